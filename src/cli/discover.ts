@@ -1,0 +1,36 @@
+import type { Command } from "commander";
+import { prettyJson } from "../discovery/canonical-json.js";
+import { discover } from "../discovery/discover.js";
+import { DiscoveryError, formatProblem } from "../discovery/problems.js";
+import { ExitCode, type Output } from "./output.js";
+
+export function registerDiscover(program: Command, out: Output): void {
+  program
+    .command("discover")
+    .description("find the handlers of a project and print its manifest (what `build` bakes into the image)")
+    .argument("[dir]", "project folder holding cozy.toml", ".")
+    .option("-o, --out <file>", "write the manifest to a file instead of stdout")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ cozy-worker discover                      print the manifest of the project here
+  $ cozy-worker discover examples/hello       ... of another folder
+  $ cozy-worker discover -o .cozy/manifest.json
+
+Problems are printed as file:line:col: message, and the exit code is 1.`,
+    )
+    .action(async (dir: string, options: { out?: string }) => {
+      try {
+        const { manifest, warnings } = await discover(dir);
+        for (const warning of warnings) out.warn(formatProblem(warning));
+        await out.writeResult(`${prettyJson(manifest)}\n`, options.out);
+      } catch (error) {
+        if (!(error instanceof DiscoveryError)) throw error;
+        for (const problem of error.problems) out.error(formatProblem(problem));
+        const count = error.problems.length;
+        out.error(`discovery failed: ${count} problem${count === 1 ? "" : "s"}`);
+        process.exitCode = ExitCode.Failure;
+      }
+    });
+}

@@ -1,0 +1,31 @@
+import { Command, CommanderError } from "commander";
+import { GEN_WORKER_VERSION } from "../version.js";
+import { registerDiscover } from "./discover.js";
+import { ExitCode, terminalOutput } from "./output.js";
+
+export async function main(argv: string[]): Promise<void> {
+  const out = terminalOutput();
+  const program = new Command("cozy-worker")
+    .description("Build, run and serve Cozy inference endpoints written as TypeScript handlers.")
+    .version(GEN_WORKER_VERSION, "-v, --version")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  program.addHelpText(
+    "after",
+    `
+Examples:
+  $ cozy-worker discover examples/hello       print the manifest of a project`,
+  );
+  registerDiscover(program, out);
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode === 0 ? ExitCode.Success : ExitCode.Usage;
+      return;
+    }
+    out.error(error instanceof Error ? error.message : String(error));
+    out.error("this is a bug in gen-worker; please report it with the command you ran");
+    process.exitCode = ExitCode.Failure;
+  }
+}

@@ -1,0 +1,323 @@
+import { ts } from "ts-morph";
+import { slugify } from "../config/slug.js";
+import { readDoc } from "./jsdoc.js";
+import { isSdkType } from "./sdk-types.js";
+
+export interface Injection {
+  param: string;
+  source: "fixed" | "payload";
+  /** The model key (fixed) or the payload field that names the key (payload). */
+  key: string;
+  node: ts.Node;
+}
+
+/** A handler as found in the source: everything the manifest needs, still as TypeScript types. */
+export interface Handler {
+  name: string;
+  exportName: string;
+  endpointName: string;
+  description?: string;
+  maxConcurrency?: number;
+  /** Where to point problems about the handler as a whole (its name). */
+  node: ts.Node;
+  file: string;
+  payload: { type: ts.Type; node: ts.Node; param: string };
+  output: { mode: "single" | "incremental"; type: ts.Type; node: ts.Node };
+  injections: Injection[];
+}
+
+type Report = (node: ts.Node, message: string) => void;
+
+type HandlerFunction = ts.FunctionDeclaration | ts.ArrowFunction | ts.FunctionExpression;
+
+const STREAM_TYPES = new Set([
+  "AsyncIterable",
+  "AsyncIterableIterator",
+  "AsyncGenerator",
+  "Iterable",
+  "IterableIterator",
+  "Generator",
+]);
+
+const PAYLOAD_HINT =
+  "for example `input: { prompt: string }` (write `input: Record<string, never>` for none)";
+
+/**
+ * Every handler the entry module exports, directly or through re-exports, once each however
+ * often it is exported, in source order (by file, then position).
+ */
+export function findHandlers(entry: ts.SourceFile, checker: ts.TypeChecker, report: Report): Handler[] {
+  const moduleSymbol = checker.getSymbolAtLocation(entry);
+  if (!moduleSymbol) return [];
+  const exportNamesByDeclaration = new Map<ts.Node, string[]>();
+  for (const exported of checker.getExportsOfModule(moduleSymbol)) {
+    const target = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+    const declaration = target.valueDeclaration;
+    if (!declaration || !handlerFunction(declaration)) continue;
+    const names = exportNamesByDeclaration.get(declaration) ?? [];
+    names.push(exported.getName());
+    exportNamesByDeclaration.set(declaration, names);
+  }
+  const handlers: Handler[] = [];
+  for (const [declaration, exportNames] of sortBySource(exportNamesByDeclaration)) {
+    const handler = analyzeHandler(declaration, exportNames, checker, report);
+    if (handler) handlers.push(handler);
+  }
+  return handlers;
+}
+
+function analyzeHandler(
+  declaration: ts.Node,
+  exportNames: string[],
+  checker: ts.TypeChecker,
+  report: Report,
+): Handler | undefined {
+  const fn = handlerFunction(declaration);
+  const nameNode = declarationName(declaration);
+  if (!fn || !nameNode) return undefined;
+  const name = nameNode.getText();
+  if (!isHandlerShaped(fn, name, nameNode, checker, report)) return undefined;
+
+  let failed = false;
+  const fail = (node: ts.Node, message: string) => {
+    failed = true;
+    report(node, message);
+  };
+
+  const payloadParam = fn.parameters[1];
+  if (!payloadParam) {
+    fail(nameNode, `handler '${name}' has no payload parameter: add one after ctx, ${PAYLOAD_HINT}`);
+    return undefined;
+  }
+  const payload = analyzePayload(payloadParam, name, checker, fail);
+  const injections = fn.parameters
+    .slice(2)
+    .map((param) => analyzeInjection(param, name, checker, fail))
+    .filter((injection): injection is Injection => injection !== undefined);
+  const output = analyzeOutput(fn, name, nameNode, checker, fail);
+  const symbol = checker.getSymbolAtLocation(nameNode);
+  const doc = symbol ? readDoc(symbol, checker) : { tags: [] };
+  const endpointName = endpointFromDoc(doc.tags, name, nameNode, fail);
+  const maxConcurrency = maxConcurrencyFromDoc(doc.tags, nameNode, fail);
+  if (failed || !payload || !output) return undefined;
+
+  const handler: Handler = {
+    name,
+    exportName: preferredExportName(name, exportNames),
+    endpointName,
+    node: nameNode,
+    file: declaration.getSourceFile().fileName,
+    payload,
+    output,
+    injections,
+  };
+  if (doc.description) handler.description = doc.description;
+  if (maxConcurrency !== undefined) handler.maxConcurrency = maxConcurrency;
+  return handler;
+}
+
+/**
+ * Whether an exported function is meant as a handler: its first parameter is gen-worker's
+ * `ActionContext`. Near misses (the context elsewhere, an `ActionContext` from somewhere else,
+ * an untyped `ctx`) are reported rather than silently ignored.
+ */
+function isHandlerShaped(
+  fn: HandlerFunction,
+  name: string,
+  nameNode: ts.Node,
+  checker: ts.TypeChecker,
+  report: Report,
+): boolean {
+  const contextIndex = fn.parameters.findIndex((param) => isActionContextParam(param, checker));
+  if (contextIndex === 0) return true;
+  if (contextIndex > 0) {
+    report(
+      fn.parameters[contextIndex] ?? nameNode,
+      `handler '${name}' takes ActionContext as parameter ${contextIndex + 1}: it must be the first parameter, (ctx: ActionContext, input: ...)`,
+    );
+    return false;
+  }
+  const first = fn.parameters[0];
+  if (!first) return false;
+  const typeText = first.type?.getText() ?? "";
+  if (/\bActionContext\b/.test(typeText)) {
+    report(
+      first,
+      `'${name}' takes an ActionContext that is not gen-worker's: import it with \`import type { ActionContext } from "gen-worker"\``,
+    );
+  } else if (!first.type && /^(ctx|context)$/.test(first.name.getText())) {
+    report(
+      first,
+      `'${name}' has an untyped first parameter '${first.name.getText()}': type it \`${first.name.getText()}: ActionContext\` (import type { ActionContext } from "gen-worker")`,
+    );
+  }
+  return false;
+}
+
+function isActionContextParam(param: ts.ParameterDeclaration, checker: ts.TypeChecker): boolean {
+  return (
+    param.type !== undefined && isSdkType(checker.getTypeFromTypeNode(param.type), "ActionContext", checker)
+  );
+}
+
+function analyzePayload(
+  param: ts.ParameterDeclaration,
+  handler: string,
+  checker: ts.TypeChecker,
+  fail: Report,
+): Handler["payload"] | undefined {
+  const paramName = param.name.getText();
+  if (!param.type) {
+    fail(param, `handler '${handler}': payload parameter '${paramName}' has no type: ${PAYLOAD_HINT}`);
+    return undefined;
+  }
+  const type = checker.getTypeFromTypeNode(param.type);
+  if (isSdkType(type, "Model", checker) || isSdkType(type, "PayloadModel", checker)) {
+    fail(
+      param,
+      `handler '${handler}': the second parameter must be the payload; put model injections after it`,
+    );
+    return undefined;
+  }
+  const isObject =
+    (type.flags & ts.TypeFlags.Object || type.isIntersection()) &&
+    !checker.isArrayType(type) &&
+    !checker.isTupleType(type);
+  if (!isObject) {
+    fail(
+      param.type,
+      `handler '${handler}': the payload must be an object type, not ${checker.typeToString(type)}: wrap it, for example \`input: { value: ${checker.typeToString(type)} }\``,
+    );
+    return undefined;
+  }
+  return { type, node: param.type, param: paramName };
+}
+
+function analyzeInjection(
+  param: ts.ParameterDeclaration,
+  handler: string,
+  checker: ts.TypeChecker,
+  fail: Report,
+): Injection | undefined {
+  const paramName = param.name.getText();
+  const usage = `after the payload, handlers take only model injections: \`${paramName}: Model<"key">\` or \`${paramName}: PayloadModel<"field">\``;
+  if (!param.type) {
+    fail(param, `handler '${handler}': parameter '${paramName}' has no type; ${usage}`);
+    return undefined;
+  }
+  const type = checker.getTypeFromTypeNode(param.type);
+  const source = isSdkType(type, "PayloadModel", checker)
+    ? "payload"
+    : isSdkType(type, "Model", checker)
+      ? "fixed"
+      : undefined;
+  if (!source) {
+    fail(
+      param,
+      `handler '${handler}': parameter '${paramName}' has type ${checker.typeToString(type)}; ${usage}`,
+    );
+    return undefined;
+  }
+  const [argument] =
+    (type as ts.ObjectType).objectFlags & ts.ObjectFlags.Reference
+      ? checker.getTypeArguments(type as ts.TypeReference)
+      : [];
+  if (!argument?.isStringLiteral()) {
+    const example = source === "fixed" ? 'Model<"ocr-det">' : 'PayloadModel<"model">';
+    const what =
+      source === "fixed" ? "model key from cozy.toml [models]" : "payload field that names the model";
+    fail(
+      param.type,
+      `handler '${handler}': ${paramName} needs the ${what} as a string literal, e.g. ${example}`,
+    );
+    return undefined;
+  }
+  return { param: paramName, source, key: argument.value, node: param.type };
+}
+
+function analyzeOutput(
+  fn: HandlerFunction,
+  handler: string,
+  nameNode: ts.Node,
+  checker: ts.TypeChecker,
+  fail: Report,
+): Handler["output"] | undefined {
+  if (!fn.type) {
+    fail(
+      nameNode,
+      `handler '${handler}' has no return type: annotate it, e.g. \`: Promise<Output>\`, or \`: AsyncGenerator<Delta>\` to stream`,
+    );
+    return undefined;
+  }
+  const declared = checker.getTypeFromTypeNode(fn.type);
+  const type = checker.getAwaitedType(declared) ?? declared;
+  const symbol = type.getSymbol();
+  if (symbol && STREAM_TYPES.has(symbol.getName()) && !type.aliasSymbol) {
+    const [delta] = checker.getTypeArguments(type as ts.TypeReference);
+    if (delta) return { mode: "incremental", type: delta, node: fn.type };
+  }
+  if (type.flags & (ts.TypeFlags.Void | ts.TypeFlags.Undefined)) {
+    fail(fn.type, `handler '${handler}' returns nothing: return the result as data (an object or a value)`);
+    return undefined;
+  }
+  return { mode: "single", type, node: fn.type };
+}
+
+function endpointFromDoc(
+  tags: { name: string; text: string }[],
+  name: string,
+  node: ts.Node,
+  fail: Report,
+): string {
+  const override = tags.find((tag) => tag.name === "endpoint");
+  if (!override) return slugify(name);
+  const slug = slugify(override.text);
+  if (override.text === "" || slug !== override.text) {
+    fail(
+      node,
+      `handler '${name}' has @endpoint "${override.text}": an endpoint name must be a slug${slug ? `; write @endpoint ${slug}` : " of a-z, 0-9, '-' and '.'"}`,
+    );
+  }
+  return slug;
+}
+
+function maxConcurrencyFromDoc(
+  tags: { name: string; text: string }[],
+  node: ts.Node,
+  fail: Report,
+): number | undefined {
+  const tag = tags.find((t) => t.name === "maxConcurrency");
+  if (!tag) return undefined;
+  const value = Number(tag.text);
+  if (tag.text === "" || !Number.isInteger(value) || value < 1) {
+    fail(node, `@maxConcurrency "${tag.text}" must be a whole number of 1 or more, e.g. @maxConcurrency 2`);
+    return undefined;
+  }
+  return value;
+}
+
+function handlerFunction(declaration: ts.Node): HandlerFunction | undefined {
+  if (ts.isFunctionDeclaration(declaration)) return declaration.body ? declaration : undefined;
+  if (ts.isVariableDeclaration(declaration) && declaration.initializer) {
+    const init = declaration.initializer;
+    if (ts.isArrowFunction(init) || ts.isFunctionExpression(init)) return init;
+  }
+  return undefined;
+}
+
+function declarationName(declaration: ts.Node): ts.Node | undefined {
+  if (ts.isFunctionDeclaration(declaration) || ts.isVariableDeclaration(declaration)) return declaration.name;
+  return undefined;
+}
+
+/** The export name to load the handler by: its own name when exported under it, else the first. */
+function preferredExportName(name: string, exportNames: string[]): string {
+  return exportNames.includes(name) ? name : ([...exportNames].sort()[0] ?? name);
+}
+
+function sortBySource<T>(map: Map<ts.Node, T>): [ts.Node, T][] {
+  return [...map].sort(([a], [b]) => {
+    const byFile = a.getSourceFile().fileName.localeCompare(b.getSourceFile().fileName);
+    return byFile !== 0 ? byFile : a.getStart() - b.getStart();
+  });
+}
