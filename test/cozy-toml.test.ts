@@ -6,11 +6,11 @@ import {
   ConfigError,
   type ConfigProblem,
   type CozyConfig,
-  formatProblem,
   loadCozyConfig,
   parseCozyConfig,
 } from "../src/config/cozy-toml.js";
 import { locateKey } from "../src/config/toml-locate.js";
+import { formatProblem } from "../src/problems.js";
 
 const OPTIONS = { packageVersion: "0.1.0" };
 const FILE = "/project/cozy.toml";

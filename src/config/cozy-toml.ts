@@ -3,6 +3,7 @@ import { dirname, extname, isAbsolute, join, relative, resolve, sep } from "node
 import { satisfies, validRange } from "semver";
 import { parse, TomlError, type TomlTable, type TomlValue } from "smol-toml";
 import { ModelRefError, parseModelRef } from "../models/refs.js";
+import { formatProblem, type Problem } from "../problems.js";
 import { slugify } from "./slug.js";
 import { locateKey } from "./toml-locate.js";
 
@@ -41,12 +42,8 @@ export interface Resources {
   disk_gb?: number;
 }
 
-export interface ConfigProblem {
-  file: string;
-  line?: number;
-  column?: number;
-  message: string;
-}
+/** A problem found in cozy.toml. */
+export type ConfigProblem = Problem;
 
 export interface CozyConfig {
   /** Absolute path of cozy.toml. */
@@ -86,12 +83,6 @@ export class ConfigError extends Error {
 }
 
 /** `path:line:col: message`, the path relative to the working directory when inside it. */
-export function formatProblem(problem: ConfigProblem): string {
-  const line = problem.line === undefined ? "" : `:${problem.line}`;
-  const column = problem.line === undefined || problem.column === undefined ? "" : `:${problem.column}`;
-  const file = pathInside(process.cwd(), problem.file) || problem.file;
-  return `${file}${line}${column}: ${problem.message}`;
-}
 
 /** Validates the text of a cozy.toml; throws a {@link ConfigError} listing all the problems found. */
 export function parseCozyConfig(text: string, file: string, options: { packageVersion: string }): CozyConfig {

@@ -1,13 +1,7 @@
-import { relative, sep } from "node:path";
 import type { ts } from "ts-morph";
+import { formatProblem, type Problem } from "../problems.js";
 
-/** One thing wrong with the tenant project, pinned to a place in a file when we know it. */
-export interface Problem {
-  file: string;
-  line?: number;
-  column?: number;
-  message: string;
-}
+export { formatProblem, type Problem } from "../problems.js";
 
 /** Discovery found problems; each is printed as `file:line:col: message`. */
 export class DiscoveryError extends Error {
@@ -18,22 +12,6 @@ export class DiscoveryError extends Error {
     this.name = "DiscoveryError";
     this.problems = problems;
   }
-}
-
-export function formatProblem(problem: Problem): string {
-  let where = displayPath(problem.file);
-  if (problem.line !== undefined) {
-    where += `:${problem.line}`;
-    if (problem.column !== undefined) where += `:${problem.column}`;
-  }
-  return `${where}: ${problem.message}`;
-}
-
-/** A path relative to the working directory when it lies under it, else as given. */
-export function displayPath(file: string): string {
-  const rel = relative(process.cwd(), file);
-  if (rel === "" || rel.startsWith("..") || rel.startsWith(sep)) return file;
-  return rel.split(sep).join("/");
 }
 
 export function problemAt(node: ts.Node, message: string): Problem {

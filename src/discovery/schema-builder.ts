@@ -265,8 +265,10 @@ export class SchemaBuilder {
       if ("default" in schema) this.defaults.push({ schema, site: propertySite });
       if (!optional && !("default" in schema)) required.push(name);
     }
-    const body: Schema = { type: "object", properties, required };
-    for (const info of checker.getIndexInfosOfType(type)) {
+    const indexInfos = checker.getIndexInfosOfType(type);
+    const isRecord = indexInfos.length > 0 && Object.keys(properties).length === 0;
+    const body: Schema = isRecord ? { type: "object" } : { type: "object", properties, required };
+    for (const info of indexInfos) {
       if (!(info.keyType.flags & ts.TypeFlags.String)) {
         this.fail(
           site,
