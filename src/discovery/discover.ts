@@ -37,7 +37,7 @@ export async function discover(projectDir: string): Promise<DiscoveryResult> {
     const builderOptions = { checker, program, report };
     functions.push(describeHandler(handler, config, builderOptions));
   }
-  checkEndpointCollisions(handlers, report);
+  checkEndpointCollisions(handlers, config, report);
   warnings.push(...unusedEndpointTables(config, handlers));
   if (problems.length > 0) throw new DiscoveryError(sortProblems(problems));
   if (handlers.length === 0) {
@@ -128,6 +128,7 @@ function typeModule(config: CozyConfig, file: string): string {
 
 function checkEndpointCollisions(
   handlers: Handler[],
+  config: CozyConfig,
   report: (node: ts.Node, message: string) => void,
 ): void {
   const byEndpoint = new Map<string, Handler>();
@@ -140,7 +141,7 @@ function checkEndpointCollisions(
     const where = problemAt(first.node, "");
     report(
       handler.node,
-      `multiple functions normalize to the same endpoint '${handler.endpointName}': ${first.name} (${relative(process.cwd(), where.file)}:${where.line}) and ${handler.name}; rename one or set @endpoint on it`,
+      `multiple functions normalize to the same endpoint '${handler.endpointName}': ${first.name} (${projectPath(config, where.file)}:${where.line}) and ${handler.name}; rename one or set @endpoint on it`,
     );
   }
 }

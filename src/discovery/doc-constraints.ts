@@ -67,7 +67,11 @@ export function applyDocTags(schema: Schema, doc: Doc, fail: (message: string) =
       continue;
     }
     if (rule.appliesTo && !typeMatches(target, rule.appliesTo)) {
-      fail(`has @${tag.name}, which applies to ${rule.appliesTo}s, but its type is ${describeType(target)}`);
+      const type = describeType(target);
+      const alternatives = tagsFor(type);
+      fail(
+        `has @${tag.name}, which applies to ${rule.appliesTo}s, but its type is ${type}: remove the tag${alternatives ? ` (for ${type}s use ${alternatives})` : ""}`,
+      );
       continue;
     }
     applyTag(tag.name, rule.kind, tag.text, result, target, fail);
@@ -149,6 +153,14 @@ function constraintTarget(schema: Schema): Schema {
   const nonNull = (anyOf as Schema[]).filter((branch) => branch.type !== "null");
   const only = nonNull[0];
   return nonNull.length === 1 && only ? only : schema;
+}
+
+function tagsFor(type: string): string | undefined {
+  const kind = type === "integer" ? "number" : type;
+  const names = Object.entries(TAGS)
+    .filter(([, rule]) => rule.appliesTo === kind)
+    .map(([name]) => `@${name}`);
+  return names.length > 0 ? names.join(", ") : undefined;
 }
 
 function typeMatches(schema: Schema, kind: "number" | "string" | "array"): boolean {

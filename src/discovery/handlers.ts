@@ -73,8 +73,14 @@ function analyzeHandler(
   report: Report,
 ): Handler | undefined {
   const fn = handlerFunction(declaration);
+  if (!fn) return undefined;
   const nameNode = declarationName(declaration);
-  if (!fn || !nameNode) return undefined;
+  if (!nameNode) {
+    if (fn.parameters.some((param) => isActionContextParam(param, checker))) {
+      report(fn, "this default-exported handler has no name: name it (export default async function detect(ctx, input) ...)");
+    }
+    return undefined;
+  }
   const name = nameNode.getText();
   if (!isHandlerShaped(fn, name, nameNode, checker, report)) return undefined;
 

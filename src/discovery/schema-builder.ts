@@ -94,7 +94,10 @@ export class SchemaBuilder {
       const validate = ajv.compile({ ...rest, ...(defs ? { $defs: defs } : {}) });
       if (!validate(value)) {
         const reason = validate.errors?.[0]?.message ?? "it does not match the type";
-        this.fail(site, `has @default ${JSON.stringify(value)}, which its own type rejects (${reason})`);
+        this.fail(
+          site,
+          `has @default ${JSON.stringify(value)}, which its own type rejects (${reason}): change the default to a value the type accepts`,
+        );
       }
     }
   }
@@ -188,22 +191,53 @@ export class SchemaBuilder {
     return undefined;
   }
 
+  /**
+   * TypeScript flattens unions: `Scheduler | null` is the enum's members plus null, and `boolean`
+   * is `true | false`. Whole enums and booleans are put back together before the literals left
+   * over become one `enum`.
+   */
   private union(members: readonly ts.Type[], site: Site): Schema {
     const present = members.filter((member) => !(member.flags & ts.TypeFlags.Undefined));
     const only = present[0];
     if (present.length === 1 && only) return this.convert(only, site);
-    if (present.every(isLiteralOrNull)) return { enum: sortValues(present.map(literalOrNullValue)) };
 
-    const hasTrue = present.some((member) => isBooleanLiteral(member, true));
-    const hasFalse = present.some((member) => isBooleanLiteral(member, false));
-    const collapseBoolean = hasTrue && hasFalse;
     const branches: Schema[] = [];
-    if (collapseBoolean) branches.push({ type: "boolean" });
+    const literals: Literal[] = [];
+    const wholeEnums = this.wholeEnums(present);
+    const hasBoolean = [true, false].every((value) => present.some((member) => isBooleanLiteral(member, value)));
+    if (hasBoolean) branches.push({ type: "boolean" });
+    for (const enumType of wholeEnums.types) branches.push(this.convert(enumType, site));
     for (const member of present) {
-      if (collapseBoolean && member.flags & ts.TypeFlags.BooleanLiteral) continue;
-      branches.push(this.convert(member, site));
+      if (wholeEnums.members.has(member) || (hasBoolean && member.flags & ts.TypeFlags.BooleanLiteral)) continue;
+      if (isLiteralOrNull(member)) literals.push(literalOrNullValue(member));
+      else branches.push(this.convert(member, site));
     }
-    return { anyOf: sortBranches(branches) };
+    if (branches.length === 0) return { enum: sortValues(literals) };
+    const values = literals.filter((value) => value !== null);
+    if (values.length === 1) branches.push({ const: values[0] });
+    else if (values.length > 1) branches.push({ enum: sortValues(values) });
+    if (literals.includes(null)) branches.push({ type: "null" });
+    const single = branches[0];
+    return branches.length === 1 && single ? single : { anyOf: sortBranches(branches) };
+  }
+
+  /** The enums all of whose members are in a union, and those members. */
+  private wholeEnums(members: readonly ts.Type[]): { types: ts.Type[]; members: Set<ts.Type> } {
+    const byEnum = new Map<ts.Type, ts.Type[]>();
+    for (const member of members) {
+      if (!(member.flags & ts.TypeFlags.EnumLiteral)) continue;
+      const enumType = this.checker.getBaseTypeOfLiteralType(member);
+      byEnum.set(enumType, [...(byEnum.get(enumType) ?? []), member]);
+    }
+    const types: ts.Type[] = [];
+    const covered = new Set<ts.Type>();
+    for (const [enumType, found] of byEnum) {
+      const size = enumType.isUnion() ? enumType.types.length : 1;
+      if (enumType === found[0] || found.length !== size) continue;
+      types.push(enumType);
+      for (const member of found) covered.add(member);
+    }
+    return { types, members: covered };
   }
 
   private object(type: ts.Type, site: Site): Schema {
@@ -258,7 +292,7 @@ export class SchemaBuilder {
       const optional =
         (property.flags & ts.SymbolFlags.Optional) !== 0 ||
         (propertyType.isUnion() && propertyType.types.some((t) => t.flags & ts.TypeFlags.Undefined));
-      let schema = this.convert(propertyType, propertySite);
+      let schema = this.convert(this.declaredType(property, declaration) ?? propertyType, propertySite);
       const doc = readDoc(property, checker);
       schema = applyDocTags(schema, doc, (message) => this.fail(propertySite, message));
       properties[name] = schema;
@@ -279,6 +313,16 @@ export class SchemaBuilder {
       body.additionalProperties = this.convert(info.type, { ...site, path: `${site.path}[string]` });
     }
     return body;
+  }
+
+  /**
+   * The type as written on the property (`x?: Format` keeps its alias, which the optional
+   * `Format | undefined` loses); not for properties of instantiated generics or mapped types.
+   */
+  private declaredType(property: ts.Symbol, declaration: ts.Declaration | undefined): ts.Type | undefined {
+    if (property.flags & ts.SymbolFlags.Transient || !declaration) return undefined;
+    if (!ts.isPropertySignature(declaration) && !ts.isPropertyDeclaration(declaration)) return undefined;
+    return declaration.type ? this.checker.getTypeFromTypeNode(declaration.type) : undefined;
   }
 
   private namedRef(type: ts.Type, name: string, site: Site): Schema {
@@ -309,10 +353,10 @@ export class SchemaBuilder {
     return this.object(type, site);
   }
 
-  /** A TypeScript `enum`: its member values in declaration order. */
+  /** A TypeScript `enum`: its member values, sorted as the reference sorts Enum values. */
   private enumBody(type: ts.Type): Schema {
     const members = type.isUnion() ? type.types : [type];
-    return { enum: members.map(literalValue) };
+    return { enum: sortValues(members.map(literalValue)) };
   }
 
   private assetRef(): Schema {
@@ -405,14 +449,26 @@ function isBooleanLiteral(type: ts.Type, value: boolean): boolean {
   return (type.flags & ts.TypeFlags.BooleanLiteral) !== 0 && literalValue(type) === value;
 }
 
-/** Union members come in type-id order, which shifts with unrelated code: sort for stable hashes. */
+const TYPE_ORDER = ["object", "boolean", "number", "string"];
+
+/**
+ * Union members come in type-id order, which shifts with unrelated code: sort for stable hashes.
+ * Like Python's `sorted`: numbers by value, strings by code point (never by locale).
+ */
 function sortValues(values: Literal[]): Literal[] {
-  return [...values].sort((a, b) => canonicalJson(a).localeCompare(canonicalJson(b)));
+  return [...values].sort((a, b) => {
+    const byType = TYPE_ORDER.indexOf(typeof a) - TYPE_ORDER.indexOf(typeof b);
+    if (byType !== 0 || a === null || b === null) return byType;
+    return a < b ? -1 : a > b ? 1 : 0;
+  });
 }
 
 function sortBranches(branches: Schema[]): Schema[] {
   const isNull = (schema: Schema) => schema.type === "null";
   const keyed = branches.map((schema) => ({ schema, key: canonicalJson(schema) }));
-  keyed.sort((a, b) => Number(isNull(a.schema)) - Number(isNull(b.schema)) || a.key.localeCompare(b.key));
+  keyed.sort(
+    (a, b) =>
+      Number(isNull(a.schema)) - Number(isNull(b.schema)) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+  );
   return keyed.map((entry) => entry.schema);
 }
