@@ -258,11 +258,17 @@ export class SchemaBuilder {
     const elements = this.checker.getTypeArguments(type);
     const prefixItems: Schema[] = [];
     let rest: Schema | undefined;
-    elements.forEach((element, index) => {
+    for (const [index, element] of elements.entries()) {
       const elementSite = { ...site, path: `${site.path}[${index}]` };
+      if (rest) {
+        return this.fail(
+          site,
+          "is a tuple with elements after its rest element, which JSON Schema cannot express: move them before the rest, or use an object",
+        );
+      }
       if (target.elementFlags[index] === ts.ElementFlags.Rest) rest = this.convert(element, elementSite);
       else prefixItems.push(this.convert(element, elementSite));
-    });
+    }
     const schema: Schema = { type: "array", prefixItems, minItems: target.minLength };
     if (rest) schema.items = rest;
     else {
@@ -310,7 +316,11 @@ export class SchemaBuilder {
         );
         continue;
       }
-      body.additionalProperties = this.convert(info.type, { ...site, path: `${site.path}[string]` });
+      // Record<string, never> is how TypeScript says "no properties at all".
+      body.additionalProperties =
+        info.type.flags & ts.TypeFlags.Never
+          ? false
+          : this.convert(info.type, { ...site, path: `${site.path}[string]` });
     }
     return body;
   }

@@ -12,9 +12,13 @@ export type Ajv = Ajv2020Class;
 /**
  * The one ajv configuration used for manifests: JSON Schema draft 2020-12, strict mode, every
  * error reported, the formats that `@format` accepts.
+ *
+ * `strictTuples` is off: it rejects any `prefixItems` that is not a closed fixed-length tuple, so
+ * TypeScript's optional (`[a, b?]`) and rest (`[a, ...b[]]`) tuples could never compile, though
+ * their schemas are exact.
  */
 export function createAjv(options: Options = {}): Ajv {
-  const ajv = new Ajv2020({ strict: true, allErrors: true, ...options });
+  const ajv = new Ajv2020({ strict: true, strictTuples: false, allErrors: true, ...options });
   addFormats(ajv);
   return ajv;
 }
