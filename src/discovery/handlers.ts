@@ -77,7 +77,10 @@ function analyzeHandler(
   const nameNode = declarationName(declaration);
   if (!nameNode) {
     if (fn.parameters.some((param) => isActionContextParam(param, checker))) {
-      report(fn, "this default-exported handler has no name: name it (export default async function detect(ctx, input) ...)");
+      report(
+        fn,
+        "this default-exported handler has no name: name it (export default async function detect(ctx, input) ...)",
+      );
     }
     return undefined;
   }

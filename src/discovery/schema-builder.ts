@@ -204,11 +204,14 @@ export class SchemaBuilder {
     const branches: Schema[] = [];
     const literals: Literal[] = [];
     const wholeEnums = this.wholeEnums(present);
-    const hasBoolean = [true, false].every((value) => present.some((member) => isBooleanLiteral(member, value)));
+    const hasBoolean = [true, false].every((value) =>
+      present.some((member) => isBooleanLiteral(member, value)),
+    );
     if (hasBoolean) branches.push({ type: "boolean" });
     for (const enumType of wholeEnums.types) branches.push(this.convert(enumType, site));
     for (const member of present) {
-      if (wholeEnums.members.has(member) || (hasBoolean && member.flags & ts.TypeFlags.BooleanLiteral)) continue;
+      if (wholeEnums.members.has(member) || (hasBoolean && member.flags & ts.TypeFlags.BooleanLiteral))
+        continue;
       if (isLiteralOrNull(member)) literals.push(literalOrNullValue(member));
       else branches.push(this.convert(member, site));
     }
