@@ -1,13 +1,41 @@
 // `npm run bench`: every benchmark, each next to its baseline measured in the same run.
 import { cpus, totalmem } from "node:os";
 import { benchDiscovery } from "./discovery.mjs";
+import { benchExecutor } from "./executor.mjs";
+import { benchRunner } from "./runner.mjs";
 
 const cpu = cpus()[0]?.model ?? "unknown CPU";
-console.log(`machine: ${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
-console.log("");
-console.log("## Discovery (`cozy-worker discover`, whole process, median of 5)");
-console.log("| project | median ms | min ms | max ms |");
-console.log("|---|---|---|---|");
+console.log(
+  `machine: ${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+);
+
+console.log("\n## Discovery (`cozy-worker discover`, whole process, median of 5)");
+console.log("| project | median ms | min ms | max ms |\n|---|---|---|---|");
 for (const row of benchDiscovery()) {
-  console.log(`| ${row.project} | ${row.median.toFixed(0)} | ${row.min.toFixed(0)} | ${row.max.toFixed(0)} |`);
+  console.log(
+    `| ${row.project} | ${row.median.toFixed(0)} | ${row.min.toFixed(0)} | ${row.max.toFixed(0)} |`,
+  );
 }
+
+console.log("\n## Executor overhead (per task, microseconds)");
+const executor = await benchExecutor();
+console.log("| path | p50 µs | p99 µs |\n|---|---|---|");
+console.log(
+  `| direct handler call | ${executor.direct.p50.toFixed(1)} | ${executor.direct.p99.toFixed(1)} |`,
+);
+console.log(
+  `| through the executor | ${executor.viaExecutor.p50.toFixed(1)} | ${executor.viaExecutor.p99.toFixed(1)} |`,
+);
+console.log(
+  `overhead: p50 ${(executor.viaExecutor.p50 - executor.direct.p50).toFixed(1)} µs, p99 ${(executor.viaExecutor.p99 - executor.direct.p99).toFixed(1)} µs`,
+);
+
+console.log("\n## Dev runner (16 keep-alive clients, autocannon)");
+const runner = await benchRunner();
+console.log("| server | req/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|");
+for (const r of [runner.bare, runner.runner, runner.wait]) {
+  console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} |`);
+}
+console.log(
+  `runner / bare throughput: ${runner.ratio.toFixed(2)} (target ≥ 0.6); 100 ms endpoint: ${runner.wait.rps.toFixed(0)} req/s (target ≥ 144)`,
+);

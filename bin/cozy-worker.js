@@ -10,7 +10,9 @@ let cli;
 try {
   cli = await import(entry.href);
 } catch (error) {
-  process.stderr.write(`error: gen-worker failed to load (${error.message}): reinstall it, or run \`npm run build\`\n`);
+  process.stderr.write(
+    `error: gen-worker failed to load (${error.message}): reinstall it, or run \`npm run build\`\n`,
+  );
   process.exit(1);
 }
 await cli.main(process.argv);

@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import { prettyJson } from "../discovery/canonical-json.js";
-import { discover } from "../discovery/discover.js";
 import { DiscoveryError, formatProblem } from "../discovery/problems.js";
 import { ExitCode, type Output } from "./output.js";
 
@@ -21,6 +20,7 @@ Examples:
 Problems are printed as file:line:col: message, and the exit code is 1.`,
     )
     .action(async (dir: string, options: { out?: string }) => {
+      const { discover } = await import("../discovery/discover.js");
       try {
         const { manifest, warnings } = await discover(dir);
         for (const warning of warnings) out.warn(formatProblem(warning));

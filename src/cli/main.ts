@@ -1,7 +1,10 @@
 import { Command, CommanderError } from "commander";
 import { GEN_WORKER_VERSION } from "../version.js";
 import { registerDiscover } from "./discover.js";
+import { registerInvoke } from "./invoke.js";
 import { ExitCode, terminalOutput } from "./output.js";
+import { registerRun } from "./run.js";
+import { UsageError } from "./usage.js";
 
 export async function main(argv: string[]): Promise<void> {
   const out = terminalOutput();
@@ -14,14 +17,23 @@ export async function main(argv: string[]): Promise<void> {
     "after",
     `
 Examples:
-  $ cozy-worker discover examples/hello       print the manifest of a project`,
+  $ cozy-worker discover examples/hello            print the manifest of a project
+  $ cozy-worker run --local examples/hello --watch serve it over HTTP for development
+  $ cozy-worker invoke hello name=world            call an endpoint of the running dev runner`,
   );
   registerDiscover(program, out);
+  registerRun(program, out);
+  registerInvoke(program, out);
   try {
     await program.parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) {
       process.exitCode = error.exitCode === 0 ? ExitCode.Success : ExitCode.Usage;
+      return;
+    }
+    if (error instanceof UsageError) {
+      out.error(error.message);
+      process.exitCode = ExitCode.Usage;
       return;
     }
     out.error(error instanceof Error ? error.message : String(error));

@@ -70,6 +70,8 @@ export interface ObjectNode {
   properties: PropertyNode[];
   /** The value type of a string index signature (`Record<string, T>`). */
   index?: TypeNode;
+  /** `Record<string, never>`: no keys beyond the declared properties. */
+  closed?: boolean;
 }
 
 export interface UnionNode {
@@ -304,7 +306,8 @@ class ModelBuilder {
       if (!(info.keyType.flags & ts.TypeFlags.String)) {
         throw new UnsupportedTypeError(`${here}: the oracle models only string index signatures`);
       }
-      node.index = this.build(info.type, `${here}[string]`);
+      if (info.type.flags & ts.TypeFlags.Never) node.closed = true;
+      else node.index = this.build(info.type, `${here}[string]`);
     }
     return node;
   }
@@ -563,6 +566,7 @@ export function admits(node: TypeNode, value: unknown): boolean {
         }
         if (!admits(property.node, record[property.name])) return false;
       }
+      if (node.closed) return Object.keys(record).every((key) => declared.has(key));
       if (node.index) {
         const index = node.index;
         return Object.keys(record).every((key) => declared.has(key) || admits(index, record[key]));

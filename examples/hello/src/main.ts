@@ -1,4 +1,4 @@
-import type { ActionContext } from "gen-worker";
+import type { ActionContext, Asset } from "gen-worker";
 
 export interface HelloInput {
   /** Who to greet. @minLength 1 @maxLength 100 */
@@ -26,4 +26,18 @@ export async function* words(ctx: ActionContext, input: { text: string }): Async
     ctx.progress((index + 1) / parts.length);
     yield { delta: word };
   }
+}
+
+export interface CardInput {
+  /** Who the card is for. @minLength 1 @maxLength 40 */
+  name: string;
+}
+
+/** Draw a greeting card as an SVG file and return it. */
+export async function card(ctx: ActionContext, input: CardInput): Promise<{ card: Asset }> {
+  const text = input.name.replace(/[<&>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="320" height="120"><rect width="100%" height="100%" fill="#fdf6e3"/><text x="24" y="68" font-size="28" font-family="sans-serif">Hello, ${text}!</text></svg>\n`;
+  ctx.progress(0.5, "drawing");
+  const file = await ctx.saveBytes("card.svg", new TextEncoder().encode(svg));
+  return { card: file };
 }

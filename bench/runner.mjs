@@ -1,0 +1,101 @@
+// Dev runner throughput: a trivial endpoint over keep-alive HTTP with 16 concurrent clients, next
+// to a bare node:http server returning the same JSON, both measured in this run; then an endpoint
+// that awaits 100 ms (ideal: 16 clients / 0.1 s = 160 requests per second).
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import autocannon from "autocannon";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const project = join(root, "bench/projects/trivial");
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+const CONNECTIONS = 16;
+
+function startProcess(args, env = {}) {
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...env, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  return new Promise((resolve, reject) => {
+    const onData = (chunk) => {
+      output += chunk.toString();
+      const match = /(http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (match) resolve({ url: match[1], stop: () => child.kill("SIGKILL") });
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`exited ${code}: ${output}`)));
+  });
+}
+
+function load(url, path, body) {
+  return new Promise((resolve, reject) => {
+    autocannon(
+      {
+        url: `${url}${path}`,
+        method: "POST",
+        body,
+        headers: { "content-type": "application/json" },
+        connections: CONNECTIONS,
+        duration: DURATION_S,
+      },
+      (error, result) => (error ? reject(error) : resolve(result)),
+    );
+  });
+}
+
+function row(name, result) {
+  return {
+    name,
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.non2xx,
+  };
+}
+
+export async function benchRunner() {
+  const runner = await startProcess([
+    join(root, "bin/cozy-worker.js"),
+    "run",
+    "--local",
+    project,
+    "--listen",
+    "127.0.0.1:0",
+    "--outputs",
+    join(root, "bench/.work/outputs"),
+  ]);
+  try {
+    const sample = await fetch(`${runner.url}/v1/run/ping`, {
+      method: "POST",
+      body: '{"n":1}',
+      headers: { "content-type": "application/json" },
+    }).then((r) => r.text());
+    const bare = await startProcess([
+      "-e",
+      `const body = ${JSON.stringify(sample)}; require("node:http").createServer((req, res) => { req.resume(); req.on("end", () => { res.writeHead(200, {"content-type": "application/json", "content-length": Buffer.byteLength(body)}); res.end(body); }); }).listen(0, "127.0.0.1", function () { console.log("http://127.0.0.1:" + this.address().port); });`,
+    ]);
+    try {
+      const bareResult = row("bare node:http, same JSON", await load(bare.url, "/", '{"n":1}'));
+      const runnerResult = row(
+        "dev runner, trivial endpoint",
+        await load(runner.url, "/v1/run/ping", '{"n":1}'),
+      );
+      const waitResult = row(
+        "dev runner, endpoint awaiting 100 ms",
+        await load(runner.url, "/v1/run/wait100", '{"n":1}'),
+      );
+      return {
+        bare: bareResult,
+        runner: runnerResult,
+        wait: waitResult,
+        ratio: runnerResult.rps / bareResult.rps,
+      };
+    } finally {
+      bare.stop();
+    }
+  } finally {
+    runner.stop();
+  }
+}

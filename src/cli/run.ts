@@ -1,0 +1,115 @@
+import type { Command } from "commander";
+import { DiscoveryError } from "../discovery/problems.js";
+import { formatProblem } from "../problems.js";
+import { installCrashGuards } from "./crash-guards.js";
+import { ExitCode, type Output } from "./output.js";
+import { parseListenAddress, UsageError } from "./usage.js";
+
+interface RunOptions {
+  local?: boolean;
+  listen: string;
+  outputs: string;
+  watch?: boolean;
+  drainTimeout: string;
+}
+
+export function registerRun(program: Command, out: Output): void {
+  program
+    .command("run")
+    .description("serve a project's endpoints over HTTP for development (the dev runner)")
+    .argument("[dir]", "project folder holding cozy.toml", ".")
+    .option("--local", "run the handlers on this machine, without Docker")
+    .option(
+      "--listen <host:port>",
+      "address to serve on",
+      process.env.GEN_WORKER_HTTP_LISTEN ?? "127.0.0.1:8081",
+    )
+    .option(
+      "--outputs <dir>",
+      "where saved files go (runs/<run_id>/outputs/...)",
+      process.env.GEN_WORKER_OUTPUT_DIR ?? "outputs",
+    )
+    .option("--watch", "reload the handlers when a source file changes")
+    .option("--drain-timeout <seconds>", "on Ctrl-C, how long in-flight runs may finish", "10")
+    .addHelpText(
+      "after",
+      `
+Routes:
+  POST /v1/run/{endpoint}        run (JSON body: the payload, or {"payload": ..., "timeout_ms": ...});
+                                 send Accept: text/event-stream for live events
+  POST /v1/runs/{run_id}/cancel  cancel a run in flight
+  GET  /v1/status, GET /health
+
+Examples:
+  $ cozy-worker run --local examples/hello --watch
+  $ cozy-worker invoke hello name=world                    (in another terminal)
+  $ curl -X POST localhost:8081/v1/run/hello -d '{"name": "world"}'`,
+    )
+    .action(async (dir: string, options: RunOptions) => {
+      if (!options.local) {
+        throw new UsageError("say where to run: --local runs the handlers on this machine");
+      }
+      const drainSeconds = Number(options.drainTimeout);
+      if (!Number.isFinite(drainSeconds) || drainSeconds < 0) {
+        throw new UsageError(`--drain-timeout must be a number of seconds, got "${options.drainTimeout}"`);
+      }
+      installCrashGuards(out);
+      out.info(`loading ${dir} ...`);
+      const { startLocalRunner } = await import("../devserver/local-runner.js");
+      let runner: Awaited<ReturnType<typeof startLocalRunner>>;
+      try {
+        runner = await startLocalRunner({
+          dir,
+          listen: parseListenAddress(options.listen),
+          outputsDir: options.outputs,
+          watch: options.watch === true,
+          drainTimeoutMs: drainSeconds * 1000,
+          log: out,
+        });
+      } catch (error) {
+        if (await reportLoadFailure(error, out)) {
+          process.exitCode = ExitCode.Failure;
+          return;
+        }
+        throw error;
+      }
+      out.info(`dev runner on ${runner.url}  (functions: ${runner.functions.join(", ") || "none"})`);
+      out.info(`outputs in ${options.outputs}; press Ctrl-C to stop`);
+      await untilSignal();
+      out.info("stopping: finishing runs in flight ...");
+      await runner.close();
+      out.info("stopped");
+    });
+}
+
+async function reportLoadFailure(error: unknown, out: Output): Promise<boolean> {
+  const { TenantBuildError } = await import("../runtime/tenant-loader.js");
+  if (error instanceof DiscoveryError) {
+    for (const problem of error.problems) out.error(formatProblem(problem));
+    return true;
+  }
+  if (error instanceof TenantBuildError) {
+    for (const problem of error.problems) out.error(problem);
+    return true;
+  }
+  if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
+    out.error(
+      `${(error as Error).message}: another process is listening there; pick another --listen address`,
+    );
+    return true;
+  }
+  return false;
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise((done) => {
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      process.once("SIGINT", () => process.exit(130));
+      done();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+}

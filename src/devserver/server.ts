@@ -1,0 +1,192 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { RunEvent } from "../runtime/events.js";
+import type { Executor, RunResult, TaskRequest } from "../runtime/executor.js";
+import { EnvelopeError, taskFromBody } from "./envelope.js";
+import { httpStatusOf } from "./http-status.js";
+
+/** The largest request body the runner reads (the reference's limit). */
+const MAX_BODY_BYTES = 256 * 1024 * 1024;
+
+export interface DevServerOptions {
+  /** The executor of the current code; undefined while the project is still loading. */
+  executor(): Executor | undefined;
+  /** Told about every finished run, for the access log. */
+  onRunDone?(result: RunResult, status: number): void;
+}
+
+interface WireEvent {
+  run_id: string;
+  event_type: string;
+  payload: Record<string, unknown>;
+}
+
+/**
+ * The dev HTTP runner: the reference's routes and response shapes, plus server-sent events,
+ * cancellation, `/health` and HTTP statuses by error type.
+ */
+export function createDevServer(options: DevServerOptions): Server {
+  const server = createServer((req, res) => {
+    route(req, res, options).catch((error: unknown) => {
+      sendJson(res, 500, { success: false, error_type: "internal", safe_message: "internal error" });
+      process.emitWarning(`dev runner: ${(error as Error).stack ?? String(error)}`);
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  return server;
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, options: DevServerOptions): Promise<void> {
+  const url = new URL(req.url ?? "/", "http://runner");
+  const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+  const executor = options.executor();
+  if (req.method === "GET" && url.pathname === "/health") return health(res, executor);
+  if (req.method === "GET" && url.pathname === "/v1/status") {
+    if (!executor) return sendJson(res, 503, { ok: false, status: "starting" });
+    return sendJson(res, 200, { ok: true, functions: executor.functionNames(), model_cache: {} });
+  }
+  if (parts[0] === "v1" && parts[1] === "run" && parts.length === 3) {
+    if (req.method !== "POST") return methodNotAllowed(res, "POST");
+    if (!executor) return starting(res);
+    return runEndpoint(req, res, executor, parts[2] ?? "", options);
+  }
+  if (parts[0] === "v1" && parts[1] === "runs" && parts[3] === "cancel" && parts.length === 4) {
+    if (req.method !== "POST") return methodNotAllowed(res, "POST");
+    const runId = parts[2] ?? "";
+    if (executor?.cancel(runId)) return sendJson(res, 200, { ok: true, run_id: runId });
+    return sendJson(res, 404, { ok: false, error: "unknown_run", message: `no run ${runId} is in flight` });
+  }
+  sendJson(res, 404, {
+    error: "not_found",
+    message: `no route ${req.method} ${url.pathname}: use POST /v1/run/{endpoint}, GET /v1/status or GET /health`,
+  });
+}
+
+function health(res: ServerResponse, executor: Executor | undefined): void {
+  if (!executor) sendJson(res, 503, { status: "starting" });
+  else if (executor.isDraining) sendJson(res, 503, { status: "draining", in_flight: executor.inFlight });
+  else sendJson(res, 200, { status: executor.inFlight > 0 ? "busy" : "ready", in_flight: executor.inFlight });
+}
+
+async function runEndpoint(
+  req: IncomingMessage,
+  res: ServerResponse,
+  executor: Executor,
+  endpoint: string,
+  options: DevServerOptions,
+): Promise<void> {
+  const raw = await readBody(req, res);
+  if (raw === undefined) return;
+  let task: TaskRequest;
+  try {
+    task = taskFromBody(endpoint, JSON.parse(raw.toString("utf8")), raw.byteLength);
+  } catch (error) {
+    if (error instanceof EnvelopeError)
+      return sendJson(res, 400, { error: error.code, message: error.message });
+    return sendJson(res, 400, {
+      error: "invalid_json",
+      message: `the request body is not JSON: ${(error as Error).message}`,
+    });
+  }
+  if (!executor.has(endpoint)) {
+    return sendJson(res, 404, {
+      error: "unknown_function",
+      message: `unknown function '${endpoint}': this project has ${executor.functionNames().join(", ") || "no functions"}`,
+    });
+  }
+  const stream = (req.headers.accept ?? "").includes("text/event-stream");
+  const events: WireEvent[] = [];
+  let finished = false;
+  res.on("close", () => {
+    if (!finished) executor.cancel(task.runId, "the client disconnected");
+  });
+  if (stream) startEventStream(res);
+  const onEvent = (event: RunEvent) => {
+    const wire = { run_id: event.runId, event_type: event.type, payload: event.payload };
+    if (stream) writeEvent(res, event.type, wire);
+    else events.push(wire);
+  };
+  const result = await executor.run(task, onEvent);
+  finished = true;
+  const body = responseBody(result, events);
+  const { status, retryAfterS } = httpStatusOf(result);
+  options.onRunDone?.(result, stream ? 200 : status);
+  if (stream) {
+    writeEvent(res, "result", body);
+    res.end();
+    return;
+  }
+  if (retryAfterS !== undefined) res.setHeader("Retry-After", String(retryAfterS));
+  sendJson(res, status, body);
+}
+
+function responseBody(result: RunResult, events: WireEvent[]): Record<string, unknown> {
+  return {
+    run_id: result.runId,
+    success: result.success,
+    output: result.output,
+    error_type: result.errorType,
+    safe_message: result.safeMessage,
+    error_message: result.errorMessage,
+    events,
+    timing_ms: { total_ms: Math.round(result.totalMs * 1000) / 1000 },
+  };
+}
+
+function startEventStream(res: ServerResponse): void {
+  res.writeHead(200, {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache",
+    connection: "keep-alive",
+  });
+  res.flushHeaders();
+}
+
+function writeEvent(res: ServerResponse, type: string, data: unknown): void {
+  res.write(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
+}
+
+async function readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> {
+  const declared = Number(req.headers["content-length"] ?? 0);
+  if (declared > MAX_BODY_BYTES) {
+    sendJson(res, 413, {
+      error: "body_too_large",
+      message: `request bodies are limited to ${MAX_BODY_BYTES} bytes`,
+    });
+    req.resume();
+    return undefined;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).byteLength;
+    if (size > MAX_BODY_BYTES) {
+      sendJson(res, 413, {
+        error: "body_too_large",
+        message: `request bodies are limited to ${MAX_BODY_BYTES} bytes`,
+      });
+      return undefined;
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+}
+
+function starting(res: ServerResponse): void {
+  res.setHeader("Retry-After", "1");
+  sendJson(res, 503, { error: "starting", message: "the project is still loading; retry in a moment" });
+}
+
+function methodNotAllowed(res: ServerResponse, allowed: string): void {
+  res.setHeader("Allow", allowed);
+  sendJson(res, 405, { error: "method_not_allowed", message: `use ${allowed}` });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const json = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(json) });
+  res.end(json);
+}

@@ -1,0 +1,494 @@
+import type { RuntimeSettings } from "../config/environment.js";
+import type { Manifest, ManifestFunction } from "../discovery/manifest.js";
+import { RunContext } from "./context.js";
+import { describeFailure, type RunFailure } from "./error-mapping.js";
+import { CanceledError, type ErrorType, FatalError, ResourceError, ValidationError } from "./errors.js";
+import { type EventSink, type RunEvent, rfc3339Micro } from "./events.js";
+import { resolveFileApi } from "./files/file-api.js";
+import { materializeAssets } from "./files/materialize.js";
+import { LocalOutputStore, type OutputStore, RemoteOutputStore } from "./files/output-store.js";
+import { describeValidationErrors, ValidatorSet } from "./validation.js";
+
+/** A tenant module's exports, by export name. */
+export type HandlerTable = Readonly<Record<string, unknown>>;
+
+/** One task, whatever transport brought it. */
+export interface TaskRequest {
+  runId: string;
+  /** The function's name or its endpoint slug. */
+  functionName: string;
+  /** The decoded payload; the executor owns it from here (validation fills in defaults). */
+  payload: unknown;
+  /** Size of the payload as received, for `WORKER_MAX_INPUT_BYTES`. */
+  payloadBytes: number;
+  timeoutMs?: number;
+  owner?: string;
+  userId?: string;
+  fileBaseUrl?: string;
+  fileToken?: string;
+  requiredModels?: readonly string[];
+}
+
+/** Why a task was refused before it ran. */
+export type Rejection = "unknown_function" | "too_large" | "draining" | "busy" | "duplicate";
+
+export interface RunResult {
+  runId: string;
+  /** The manifest name of the function, when it was found. */
+  functionName: string;
+  success: boolean;
+  /** The single output as JSON data; null for streams and failures. */
+  output: unknown;
+  /** The output encoded by the transport's encoder, when one was given. */
+  outputPayload?: Uint8Array;
+  errorType: ErrorType | "";
+  retryable: boolean;
+  safeMessage: string;
+  errorMessage: string;
+  rejected?: Rejection;
+  /** The run was canceled because its `timeout_ms` passed. */
+  timedOut: boolean;
+  totalMs: number;
+}
+
+export interface ExecutorOptions {
+  manifest: Manifest;
+  handlers: HandlerTable;
+  settings: RuntimeSettings;
+  /** Local output backend (dev runner): saves go to `<outputsDir>/runs/<run_id>/outputs/`. */
+  outputsDir?: string;
+  /** Encodes single outputs for the wire (msgpack for gRPC); its size is what `maxOutputBytes` limits. */
+  encodeOutput?: (output: unknown) => Uint8Array;
+  /** Receives every event of every run (the transport's outbox). */
+  onEvent?: EventSink;
+  env?: NodeJS.ProcessEnv;
+}
+
+interface ActiveRun {
+  controller: AbortController;
+  settled: Promise<RunResult>;
+}
+
+/**
+ * Runs tasks: admission, payload validation, input files, the handler itself (single or
+ * streaming), output checks, cancellation, timeouts, and the reference's events in order.
+ * Transport-free: the dev HTTP runner and the gRPC worker both drive it.
+ */
+export class Executor {
+  private readonly functions = new Map<string, ManifestFunction>();
+  private readonly validators: ValidatorSet;
+  private readonly active = new Map<string, ActiveRun>();
+  private readonly inFlightByFunction = new Map<string, number>();
+  private draining = false;
+
+  constructor(private readonly options: ExecutorOptions) {
+    for (const fn of options.manifest.functions) {
+      const handler = options.handlers[fn.export];
+      if (typeof handler !== "function") {
+        throw new FatalError(
+          `the manifest lists ${fn.name} as export "${fn.export}" of ${fn.module}, but the loaded module has no such function: rebuild the manifest (cozy-worker discover)`,
+        );
+      }
+      this.functions.set(fn.name, fn);
+      this.functions.set(fn.endpoint_name, fn);
+    }
+    this.validators = new ValidatorSet(options.manifest.functions);
+  }
+
+  /** Functions by manifest name, sorted. */
+  functionNames(): string[] {
+    return this.options.manifest.functions.map((fn) => fn.name).sort();
+  }
+
+  /** Whether a function of this name or endpoint slug exists. */
+  has(functionName: string): boolean {
+    return this.functions.has(functionName);
+  }
+
+  get inFlight(): number {
+    return this.active.size;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /** Runs one task to its result. Never rejects: every failure is a result. */
+  run(task: TaskRequest, onEvent?: EventSink): Promise<RunResult> {
+    const started = performance.now();
+    const fn = this.functions.get(task.functionName);
+    const refusal = this.admit(task, fn);
+    if (refusal || !fn) {
+      return Promise.resolve(refused(task, fn, refusal ?? unknownFunction(task), started));
+    }
+    const controller = new AbortController();
+    this.inFlightByFunction.set(fn.name, (this.inFlightByFunction.get(fn.name) ?? 0) + 1);
+    const settled = this.execute(task, fn, controller, started, onEvent).finally(() => {
+      this.active.delete(task.runId);
+      this.inFlightByFunction.set(fn.name, (this.inFlightByFunction.get(fn.name) ?? 1) - 1);
+    });
+    this.active.set(task.runId, { controller, settled });
+    return settled;
+  }
+
+  /** Cancels a run in flight; false when no such run is running. */
+  cancel(runId: string, reason = "canceled by request"): boolean {
+    const run = this.active.get(runId);
+    if (!run) return false;
+    run.controller.abort(new CanceledError(reason));
+    return true;
+  }
+
+  /**
+   * Stops admitting tasks, waits up to `timeoutMs` for runs in flight, cancels the rest and
+   * waits for their results, which are delivered as usual.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    this.draining = true;
+    const pending = () => [...this.active.values()].map((run) => run.settled);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    await Promise.race([Promise.allSettled(pending()), timeout]);
+    clearTimeout(timer);
+    for (const runId of this.active.keys()) this.cancel(runId, "worker shutting down");
+    await Promise.allSettled(pending());
+  }
+
+  private admit(task: TaskRequest, fn: ManifestFunction | undefined): Refusal | undefined {
+    if (!fn) return unknownFunction(task);
+    const { maxInputBytes, maxConcurrency } = this.options.settings;
+    if (maxInputBytes > 0 && task.payloadBytes > maxInputBytes) {
+      return {
+        rejected: "too_large",
+        failure: {
+          errorType: "validation",
+          retryable: false,
+          safeMessage: "invalid input",
+          errorMessage: `Input payload too large: ${task.payloadBytes} bytes (max ${maxInputBytes})`,
+        },
+      };
+    }
+    if (this.draining) return busy("draining", "Worker is draining: not accepting new runs.");
+    if (this.active.has(task.runId)) {
+      return {
+        rejected: "duplicate",
+        failure: {
+          errorType: "validation",
+          retryable: false,
+          safeMessage: `run ${task.runId} is already running`,
+          errorMessage: `Duplicate run_id: ${task.runId} is already running on this worker.`,
+        },
+      };
+    }
+    if (maxConcurrency > 0 && this.active.size >= maxConcurrency) {
+      return busy("busy", `Worker concurrency limit reached (${maxConcurrency}).`);
+    }
+    const limit = fn.resources.max_concurrency;
+    if (limit !== undefined && (this.inFlightByFunction.get(fn.name) ?? 0) >= limit) {
+      return busy("busy", `Function concurrency limit reached for ${fn.name} (${limit}).`);
+    }
+    return undefined;
+  }
+
+  private async execute(
+    task: TaskRequest,
+    fn: ManifestFunction,
+    controller: AbortController,
+    started: number,
+    onEvent: EventSink | undefined,
+  ): Promise<RunResult> {
+    const emit = (type: string, payload: Record<string, unknown>) => {
+      const event: RunEvent = { runId: task.runId, type, payload };
+      for (const sink of [onEvent, this.options.onEvent]) {
+        try {
+          sink?.(event);
+        } catch {
+          // Events are best-effort: a failing listener must not fail the run.
+        }
+      }
+    };
+    const timeoutMs = task.timeoutMs !== undefined && task.timeoutMs > 0 ? task.timeoutMs : undefined;
+    const timeout =
+      timeoutMs === undefined ? undefined : new CanceledError(`run timed out after ${timeoutMs} ms`);
+    const timer = timeout && setTimeout(() => controller.abort(timeout), timeoutMs);
+    emit("metrics.compute.started", { at: rfc3339Micro() });
+    let inferenceMs: number | undefined;
+    let output: unknown = null;
+    let outputPayload: Uint8Array | undefined;
+    let failure: RunFailure | undefined;
+    try {
+      const ctx = this.createContext(task, controller.signal, emit);
+      const payload = await this.preparePayload(task, fn, controller.signal);
+      const handler = this.options.handlers[fn.export] as (...args: unknown[]) => unknown;
+      const inferenceStart = performance.now();
+      if (fn.output_mode === "incremental") {
+        await this.stream(handler, ctx, payload, fn, controller.signal, emit);
+      } else {
+        ({ output, outputPayload } = await this.single(handler, ctx, payload, fn, controller.signal));
+      }
+      inferenceMs = performance.now() - inferenceStart;
+      if (controller.signal.aborted) throw controller.signal.reason;
+    } catch (error) {
+      failure = describeFailure(controller.signal.aborted ? controller.signal.reason : error);
+      output = null;
+      outputPayload = undefined;
+      if (fn.output_mode === "incremental") {
+        emit("output.error", { error_type: failure.errorType, message: failure.safeMessage });
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+    emit("metrics.compute.completed", { at: rfc3339Micro() });
+    if (!failure && inferenceMs !== undefined) emit("metrics.inference", { ms: Math.round(inferenceMs) });
+    emit("metrics.run", runMetrics(fn, failure ? undefined : inferenceMs));
+    return {
+      runId: task.runId,
+      functionName: fn.name,
+      success: failure === undefined,
+      output,
+      ...(outputPayload ? { outputPayload } : {}),
+      errorType: failure?.errorType ?? "",
+      retryable: failure?.retryable ?? false,
+      safeMessage: failure?.safeMessage ?? "",
+      errorMessage: failure?.errorMessage ?? "",
+      timedOut: timeout !== undefined && controller.signal.reason === timeout,
+      totalMs: performance.now() - started,
+    };
+  }
+
+  private createContext(
+    task: TaskRequest,
+    signal: AbortSignal,
+    emit: (type: string, payload: Record<string, unknown>) => void,
+  ): RunContext {
+    return new RunContext({
+      runId: task.runId,
+      owner: task.owner ?? "",
+      userId: task.userId ?? "",
+      signal,
+      deadline: task.timeoutMs && task.timeoutMs > 0 ? Date.now() + task.timeoutMs : null,
+      requiredModels: task.requiredModels ?? [],
+      emit,
+      outputs: this.outputStore(task),
+      maxOutputFileBytes: this.options.settings.maxOutputFileBytes,
+    });
+  }
+
+  private outputStore(task: TaskRequest): OutputStore | undefined {
+    const { outputsDir, settings } = this.options;
+    const common = { runId: task.runId, owner: task.owner || null, maxFileBytes: settings.maxOutputFileBytes };
+    if (outputsDir) return new LocalOutputStore({ outputsDir, ...common });
+    const api = resolveFileApi(task, this.options.env ?? process.env);
+    return api ? new RemoteOutputStore({ api, ...common }) : undefined;
+  }
+
+  /** Validates (filling defaults) and materializes input files; failures are the client's. */
+  private async preparePayload(
+    task: TaskRequest,
+    fn: ManifestFunction,
+    signal: AbortSignal,
+  ): Promise<unknown> {
+    const payload = task.payload;
+    const validate = this.validators.get(fn.name).input;
+    if (!validate(payload))
+      throw new ValidationError(`invalid input: ${describeValidationErrors(validate.errors)}`);
+    if (fn.injection_json.length > 0) {
+      throw new FatalError(
+        `${fn.name} injects models (${fn.injection_json.map((i) => i.model_ref.key).join(", ")}), which this worker cannot load yet`,
+      );
+    }
+    const defs = fn.input_schema.$defs as Record<string, unknown> | undefined;
+    if (!defs || !("Asset" in defs)) return payload;
+    const { settings } = this.options;
+    const fileApi = resolveFileApi(task, this.options.env ?? process.env);
+    return materializeAssets(payload, fn.input_schema, {
+      runId: task.runId,
+      owner: task.owner ?? "",
+      runDir: settings.runDir,
+      cacheDir: settings.cacheDir,
+      maxInputFileBytes: settings.maxInputFileBytes,
+      downloadRetries: settings.downloadRetries,
+      allowHosts: settings.inputUrlAllowHosts,
+      ...(fileApi ? { fileApi } : {}),
+      signal,
+    });
+  }
+
+  private async single(
+    handler: (...args: unknown[]) => unknown,
+    ctx: RunContext,
+    payload: unknown,
+    fn: ManifestFunction,
+    signal: AbortSignal,
+  ): Promise<{ output: unknown; outputPayload?: Uint8Array }> {
+    const returned = await untilAborted(
+      Promise.resolve().then(() => handler(ctx, payload)),
+      signal,
+    );
+    const { value, json } = toJsonData(returned, fn.name);
+    const validate = this.validators.get(fn.name).output;
+    if (!validate(value)) {
+      throw new TypeError(
+        `${fn.name} returned an output that does not match its declared type: ${describeValidationErrors(validate.errors)}`,
+      );
+    }
+    const { maxOutputBytes } = this.options.settings;
+    const outputPayload = this.options.encodeOutput?.(value);
+    const size = outputPayload?.byteLength ?? Buffer.byteLength(json);
+    if (maxOutputBytes > 0 && size > maxOutputBytes) {
+      throw new ResourceError(`Output payload too large: ${size} bytes (max ${maxOutputBytes})`);
+    }
+    return outputPayload ? { output: value, outputPayload } : { output: value };
+  }
+
+  private async stream(
+    handler: (...args: unknown[]) => unknown,
+    ctx: RunContext,
+    payload: unknown,
+    fn: ManifestFunction,
+    signal: AbortSignal,
+    emit: (type: string, payload: Record<string, unknown>) => void,
+  ): Promise<void> {
+    const returned = await untilAborted(
+      Promise.resolve().then(() => handler(ctx, payload)),
+      signal,
+    );
+    const iterator = iteratorOf(returned, fn.name);
+    const validate = this.validators.get(fn.name).output;
+    const { maxDeltaBytes, maxDeltaEvents } = this.options.settings;
+    let count = 0;
+    try {
+      while (true) {
+        const step = await untilAborted(Promise.resolve(iterator.next()), signal);
+        if (step.done) break;
+        const { value, json } = toJsonData(step.value, fn.name);
+        if (!validate(value)) {
+          throw new TypeError(
+            `${fn.name} yielded a delta that does not match its declared type: ${describeValidationErrors(validate.errors)}`,
+          );
+        }
+        const tooBig = maxDeltaBytes > 0 && Buffer.byteLength(json) > maxDeltaBytes;
+        emit("output.delta", tooBig ? { truncated: true } : (value as Record<string, unknown>));
+        count++;
+        if (maxDeltaEvents > 0 && count >= maxDeltaEvents) break;
+      }
+    } finally {
+      // Stops the generator so its `finally` blocks run; after a cancel, give them a moment to
+      // finish so their effects land before the result.
+      const closing = Promise.resolve(iterator.return?.()).catch(() => {});
+      if (signal.aborted) await graceful(closing, STREAM_CLOSE_GRACE_MS);
+    }
+    if (signal.aborted) throw signal.reason;
+    emit("output.completed", {});
+  }
+}
+
+const STREAM_CLOSE_GRACE_MS = 100;
+
+function graceful(promise: Promise<unknown>, ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise((done) => {
+    timer = setTimeout(done, ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+interface Refusal {
+  rejected: Rejection;
+  failure: RunFailure;
+}
+
+function unknownFunction(task: TaskRequest): Refusal {
+  return {
+    rejected: "unknown_function",
+    failure: {
+      errorType: "internal",
+      retryable: false,
+      safeMessage: "internal error",
+      errorMessage: `Unknown function requested: ${task.functionName}`,
+    },
+  };
+}
+
+function busy(rejected: "busy" | "draining", errorMessage: string): Refusal {
+  return {
+    rejected,
+    failure: { errorType: "retryable", retryable: true, safeMessage: "worker busy", errorMessage },
+  };
+}
+
+function refused(
+  task: TaskRequest,
+  fn: ManifestFunction | undefined,
+  refusal: Refusal,
+  started: number,
+): RunResult {
+  return {
+    runId: task.runId,
+    functionName: fn?.name ?? task.functionName,
+    success: false,
+    output: null,
+    ...refusal.failure,
+    rejected: refusal.rejected,
+    timedOut: false,
+    totalMs: performance.now() - started,
+  };
+}
+
+/** Settles with the promise, or rejects with the abort reason as soon as the signal aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+type AnyIterator = Iterator<unknown> | AsyncIterator<unknown>;
+
+function iteratorOf(value: unknown, functionName: string): AnyIterator {
+  if (value !== null && typeof value === "object") {
+    const asyncFactory = (value as AsyncIterable<unknown>)[Symbol.asyncIterator];
+    if (typeof asyncFactory === "function") return asyncFactory.call(value);
+    const syncFactory = (value as Iterable<unknown>)[Symbol.iterator];
+    if (typeof syncFactory === "function") return syncFactory.call(value);
+  }
+  throw new TypeError(`${functionName} is a streaming handler but returned ${typeof value}, not an iterable`);
+}
+
+/** The JSON form of a handler's value (Assets become their wire form); errors on what JSON cannot hold. */
+function toJsonData(value: unknown, functionName: string): { value: unknown; json: string } {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch (error) {
+    throw new TypeError(
+      `${functionName} returned a value that is not JSON data: ${(error as Error).message}`,
+    );
+  }
+  if (json === undefined)
+    throw new TypeError(`${functionName} returned ${typeof value}, which is not JSON data`);
+  return { value: JSON.parse(json), json };
+}
+
+function runMetrics(fn: ManifestFunction, inferenceMs: number | undefined): Record<string, unknown> {
+  const metrics: Record<string, unknown> = { schema_version: 1, function_name: fn.name };
+  if (inferenceMs !== undefined) metrics.inference_ms = Math.round(inferenceMs);
+  metrics.peak_ram_bytes = process.resourceUsage().maxRSS * 1024;
+  return metrics;
+}

@@ -1,0 +1,120 @@
+import { join } from "node:path";
+import { WorkerError } from "../errors.js";
+import { type AssetInfo, type AssetWire, RuntimeAsset } from "./asset.js";
+import { downloadCozyRef } from "./cozy-input.js";
+import type { FileApiClient } from "./file-api.js";
+import { assertRunId } from "./output-ref.js";
+import { SchemaWalker } from "./schema-walker.js";
+import { downloadUrl, type UrlDownloadOptions } from "./url-input.js";
+
+const CONCURRENT_DOWNLOADS = 4;
+
+export interface MaterializeOptions {
+  runId: string;
+  owner?: string | null | undefined;
+  /** Inputs go to `<runDir>/<runId>/inputs/`. */
+  runDir: string;
+  cacheDir: string;
+  /** 0 or less: no limit. */
+  maxInputFileBytes: number;
+  /** Attempts per URL download. */
+  downloadRetries: number;
+  allowHosts: readonly string[];
+  fileApi?: FileApiClient | undefined;
+  signal?: AbortSignal | undefined;
+  /** Tuning of URL downloads (tests shorten delays and wrap the connector). */
+  urlDownload?: Pick<UrlDownloadOptions, "retryBaseDelayMs" | "timeoutMs" | "lookup" | "connect">;
+}
+
+/**
+ * Replaces every `Asset` of a payload (found through its JSON Schema) by a downloaded
+ * {@link RuntimeAsset}. Returns a new payload; the input is not changed. Client-supplied
+ * `local_path` values are ignored. The first failure aborts the other downloads and rejects
+ * with an error naming the asset's place in the payload, such as `$.images[1]`.
+ */
+export async function materializeAssets(
+  payload: unknown,
+  schema: Record<string, unknown>,
+  options: MaterializeOptions,
+): Promise<unknown> {
+  assertRunId(options.runId);
+  let result: unknown;
+  const slots = new SchemaWalker(schema).findAssets(payload, (value) => {
+    result = value;
+  });
+  result = slots.copy;
+  if (slots.assets.length === 0) return result;
+
+  const controller = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+  const byRef = new Map<string, Promise<AssetInfo>>();
+  let failure: Error | undefined;
+
+  await forEachLimited(slots.assets, CONCURRENT_DOWNLOADS, async (slot) => {
+    if (failure !== undefined) return;
+    try {
+      let pending = byRef.get(slot.wire.ref);
+      if (pending === undefined) {
+        pending = download(slot.wire, options, signal);
+        byRef.set(slot.wire.ref, pending);
+      }
+      const info = await pending;
+      slot.place(new RuntimeAsset({ ...info, ref: slot.wire.ref, owner: options.owner ?? null }));
+    } catch (error) {
+      if (failure === undefined) {
+        failure = atPath(error, slot.path);
+        controller.abort(failure);
+      }
+    }
+  });
+  if (failure !== undefined) throw failure;
+  return result;
+}
+
+function download(wire: AssetWire, options: MaterializeOptions, signal: AbortSignal): Promise<AssetInfo> {
+  const inputsDir = join(options.runDir, options.runId, "inputs");
+  if (looksLikeUrl(wire.ref)) {
+    return downloadUrl(wire.ref.trim(), {
+      ...options.urlDownload,
+      destDir: inputsDir,
+      maxBytes: options.maxInputFileBytes,
+      retries: options.downloadRetries,
+      allowHosts: options.allowHosts,
+      signal,
+    });
+  }
+  return downloadCozyRef(wire.ref, {
+    api: options.fileApi,
+    runInputsDir: inputsDir,
+    cacheDir: options.cacheDir,
+    maxBytes: options.maxInputFileBytes,
+    signal,
+  });
+}
+
+/** Any `scheme://` (and `file:` / `data:`) goes to the URL downloader, which refuses all but http(s). */
+function looksLikeUrl(ref: string): boolean {
+  return /^\s*([a-z][a-z0-9+.-]*:\/\/|file:|data:)/i.test(ref);
+}
+
+/** Keeps the error's class (and so its error type) and puts the payload path in front of its message. */
+function atPath(error: unknown, path: string): Error {
+  const reason = error instanceof Error ? error.message : String(error);
+  const message = `input asset at ${path}: ${reason}`;
+  if (error instanceof WorkerError) {
+    const ErrorClass = error.constructor as new (message: string, options?: ErrorOptions) => WorkerError;
+    return new ErrorClass(message, { cause: error });
+  }
+  return new Error(message, { cause: error });
+}
+
+async function forEachLimited<T>(items: readonly T[], limit: number, run: (item: T) => Promise<void>) {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await run(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

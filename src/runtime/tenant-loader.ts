@@ -1,0 +1,79 @@
+import { existsSync } from "node:fs";
+import { mkdir, readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { build, type Plugin } from "esbuild";
+import type { HandlerTable } from "./executor.js";
+
+/** gen-worker's own entry, so tenant code shares this process's error classes (instanceof works). */
+const SDK_RUNTIME_ENTRY = locateRuntimeEntry();
+
+function locateRuntimeEntry(): string {
+  const built = fileURLToPath(new URL("../index.js", import.meta.url));
+  const entry = existsSync(built) ? built : fileURLToPath(new URL("../index.ts", import.meta.url));
+  return pathToFileURL(entry).href;
+}
+
+export class TenantBuildError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join("\n"));
+    this.name = "TenantBuildError";
+  }
+}
+
+let generation = 0;
+
+/**
+ * Bundles the tenant's TypeScript entry with esbuild into `<project>/.cozy/build/` and imports
+ * it. Packages stay external (resolved from the project's node_modules), except `gen-worker`,
+ * which is this runtime's own module. Each load writes a new file, so a reload gets fresh code.
+ */
+export async function loadTenantModule(projectDir: string, mainPath: string): Promise<HandlerTable> {
+  const outDir = join(projectDir, ".cozy", "build");
+  await mkdir(outDir, { recursive: true });
+  generation++;
+  const outfile = join(outDir, `main.${process.pid}.${generation}.mjs`);
+  const result = await build({
+    entryPoints: [mainPath],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    packages: "external",
+    sourcemap: "inline",
+    logLevel: "silent",
+    plugins: [sdkPlugin()],
+  }).catch(
+    (error: { errors?: { text: string; location?: { file: string; line: number; column: number } }[] }) => {
+      const problems = (error.errors ?? []).map((e) =>
+        e.location ? `${e.location.file}:${e.location.line}:${e.location.column + 1}: ${e.text}` : e.text,
+      );
+      throw new TenantBuildError(problems.length > 0 ? problems : [String(error)]);
+    },
+  );
+  if (result.errors.length > 0) throw new TenantBuildError(result.errors.map((e) => e.text));
+  process.setSourceMapsEnabled(true);
+  const module = (await import(pathToFileURL(outfile).href)) as HandlerTable;
+  await removeOlderBundles(outDir, outfile);
+  return module;
+}
+
+function sdkPlugin(): Plugin {
+  return {
+    name: "gen-worker-sdk",
+    setup(builder) {
+      builder.onResolve({ filter: /^gen-worker$/ }, () => ({ path: SDK_RUNTIME_ENTRY, external: true }));
+    },
+  };
+}
+
+async function removeOlderBundles(outDir: string, keep: string): Promise<void> {
+  const prefix = `main.${process.pid}.`;
+  const files = await readdir(outDir);
+  await Promise.all(
+    files
+      .filter((file) => file.startsWith(prefix) && join(outDir, file) !== keep)
+      .map((file) => rm(join(outDir, file), { force: true })),
+  );
+}
