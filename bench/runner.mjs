@@ -21,7 +21,11 @@ function startProcess(args, env = {}) {
     const onData = (chunk) => {
       output += chunk.toString();
       const match = /(http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (match) resolve({ url: match[1], stop: () => child.kill("SIGKILL") });
+      if (!match) return;
+      // Stop reading what it prints: the access log must not cost the load generator anything.
+      child.stdout.off("data", onData).resume();
+      child.stderr.off("data", onData).resume();
+      resolve({ url: match[1], stop: () => child.kill("SIGKILL") });
     };
     child.stdout.on("data", onData);
     child.stderr.on("data", onData);

@@ -7,6 +7,8 @@ export const ExitCode = { Success: 0, Failure: 1, Usage: 2 } as const;
 export interface Output {
   writeResult(text: string, file?: string): Promise<void>;
   info(message: string): void;
+  /** A line of a high-volume log (one per request): written in batches, off the request path. */
+  logLine(message: string): void;
   warn(message: string): void;
   error(message: string): void;
 }
@@ -20,7 +22,21 @@ export function terminalOutput(): Output {
       else process.stdout.write(text);
     },
     info: (message) => process.stderr.write(`${message}\n`),
+    logLine: batchedWriter((text) => process.stderr.write(text)),
     warn: (message) => process.stderr.write(`${paint("yellow", "warning:")} ${message}\n`),
     error: (message) => process.stderr.write(`${paint("red", "error:")} ${message}\n`),
+  };
+}
+
+function batchedWriter(write: (text: string) => void): (line: string) => void {
+  let pending: string[] = [];
+  const flush = () => {
+    const text = `${pending.join("\n")}\n`;
+    pending = [];
+    write(text);
+  };
+  return (line) => {
+    if (pending.length === 0) setImmediate(flush);
+    pending.push(line);
   };
 }

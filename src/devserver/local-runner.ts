@@ -22,6 +22,7 @@ export interface LocalRunnerOptions {
   drainTimeoutMs: number;
   log: {
     info(message: string): void;
+    logLine(message: string): void;
     warn(message: string): void;
     error(message: string): void;
   };
@@ -49,7 +50,7 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
   executors.add(current);
   const server = createDevServer({
     executor: () => current,
-    onRunDone: (result, status) => options.log.info(accessLine(result, status)),
+    onRunDone: (result, status) => options.log.logLine(accessLine(result, status)),
   });
   await listen(server, options.listen);
   const address = server.address() as AddressInfo;

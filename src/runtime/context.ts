@@ -1,4 +1,5 @@
 import type { ActionContext, Asset, LogLevel } from "../index.js";
+import type { Cancellation } from "./cancellation.js";
 import { CanceledError } from "./errors.js";
 import { epochSeconds, RESERVED_EVENT_PREFIXES } from "./events.js";
 import type { OutputStore } from "./files/output-store.js";
@@ -8,13 +9,13 @@ export interface RunContextOptions {
   runId: string;
   owner: string;
   userId: string;
-  signal: AbortSignal;
+  cancellation: Cancellation;
   deadline: number | null;
   requiredModels: readonly string[];
   /** Sends one event of this run. */
   emit(type: string, payload: Record<string, unknown>): void;
-  /** Where saves go; undefined when the run has no file backend (then saves explain how to get one). */
-  outputs: OutputStore | undefined;
+  /** Where saves go (made on first use); undefined when the run has no file backend. */
+  outputs(): OutputStore | undefined;
   maxOutputFileBytes: number;
 }
 
@@ -25,7 +26,6 @@ export class RunContext implements ActionContext {
   readonly runId: string;
   readonly owner: string;
   readonly userId: string;
-  readonly signal: AbortSignal;
   readonly deadline: number | null;
   readonly requiredModels: readonly string[];
 
@@ -33,19 +33,22 @@ export class RunContext implements ActionContext {
     this.runId = options.runId;
     this.owner = options.owner;
     this.userId = options.userId;
-    this.signal = options.signal;
     this.deadline = options.deadline;
-    this.requiredModels = Object.freeze([...options.requiredModels]);
+    this.requiredModels = options.requiredModels;
+  }
+
+  get signal(): AbortSignal {
+    return this.options.cancellation.signal;
   }
 
   isCanceled(): boolean {
-    return this.signal.aborted;
+    return this.options.cancellation.aborted;
   }
 
   throwIfCanceled(): void {
-    if (!this.signal.aborted) return;
-    const reason: unknown = this.signal.reason;
-    throw reason instanceof CanceledError ? reason : new CanceledError("canceled");
+    const { cancellation } = this.options;
+    if (!cancellation.aborted) return;
+    throw cancellation.reason instanceof CanceledError ? cancellation.reason : new CanceledError("canceled");
   }
 
   timeRemainingMs(): number | null {
@@ -98,7 +101,7 @@ export class RunContext implements ActionContext {
     if (!(data instanceof Uint8Array)) {
       throw new TypeError(`ctx.saveBytes needs a Uint8Array (or Buffer), got ${typeof data}`);
     }
-    const outputs = this.options.outputs;
+    const outputs = this.options.outputs();
     if (!outputs) {
       throw new Error(
         "no file backend for outputs: set FILE_API_BASE_URL (or pass file_base_url with the task), or use the dev runner's --outputs",

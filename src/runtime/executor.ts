@@ -1,5 +1,6 @@
 import type { RuntimeSettings } from "../config/environment.js";
 import type { Manifest, ManifestFunction } from "../discovery/manifest.js";
+import { Cancellation } from "./cancellation.js";
 import { RunContext } from "./context.js";
 import { describeFailure, type RunFailure } from "./error-mapping.js";
 import { CanceledError, type ErrorType, FatalError, ResourceError, ValidationError } from "./errors.js";
@@ -7,6 +8,7 @@ import { type EventSink, type RunEvent, rfc3339Micro } from "./events.js";
 import { resolveFileApi } from "./files/file-api.js";
 import { materializeAssets } from "./files/materialize.js";
 import { LocalOutputStore, type OutputStore, RemoteOutputStore } from "./files/output-store.js";
+import { peakRamBytes } from "./peak-memory.js";
 import { describeValidationErrors, ValidatorSet } from "./validation.js";
 
 /** A tenant module's exports, by export name. */
@@ -65,7 +67,7 @@ export interface ExecutorOptions {
 }
 
 interface ActiveRun {
-  controller: AbortController;
+  cancellation: Cancellation;
   settled: Promise<RunResult>;
 }
 
@@ -121,13 +123,13 @@ export class Executor {
     if (refusal || !fn) {
       return Promise.resolve(refused(task, fn, refusal ?? unknownFunction(task), started));
     }
-    const controller = new AbortController();
+    const cancellation = new Cancellation();
     this.inFlightByFunction.set(fn.name, (this.inFlightByFunction.get(fn.name) ?? 0) + 1);
-    const settled = this.execute(task, fn, controller, started, onEvent).finally(() => {
+    const settled = this.execute(task, fn, cancellation, started, onEvent).finally(() => {
       this.active.delete(task.runId);
       this.inFlightByFunction.set(fn.name, (this.inFlightByFunction.get(fn.name) ?? 1) - 1);
     });
-    this.active.set(task.runId, { controller, settled });
+    this.active.set(task.runId, { cancellation, settled });
     return settled;
   }
 
@@ -135,7 +137,7 @@ export class Executor {
   cancel(runId: string, reason = "canceled by request"): boolean {
     const run = this.active.get(runId);
     if (!run) return false;
-    run.controller.abort(new CanceledError(reason));
+    run.cancellation.abort(new CanceledError(reason));
     return true;
   }
 
@@ -195,43 +197,39 @@ export class Executor {
   private async execute(
     task: TaskRequest,
     fn: ManifestFunction,
-    controller: AbortController,
+    cancellation: Cancellation,
     started: number,
     onEvent: EventSink | undefined,
   ): Promise<RunResult> {
+    const globalSink = this.options.onEvent;
     const emit = (type: string, payload: Record<string, unknown>) => {
       const event: RunEvent = { runId: task.runId, type, payload };
-      for (const sink of [onEvent, this.options.onEvent]) {
-        try {
-          sink?.(event);
-        } catch {
-          // Events are best-effort: a failing listener must not fail the run.
-        }
-      }
+      deliver(onEvent, event);
+      deliver(globalSink, event);
     };
     const timeoutMs = task.timeoutMs !== undefined && task.timeoutMs > 0 ? task.timeoutMs : undefined;
     const timeout =
       timeoutMs === undefined ? undefined : new CanceledError(`run timed out after ${timeoutMs} ms`);
-    const timer = timeout && setTimeout(() => controller.abort(timeout), timeoutMs);
+    const timer = timeout && setTimeout(() => cancellation.abort(timeout), timeoutMs);
     emit("metrics.compute.started", { at: rfc3339Micro() });
     let inferenceMs: number | undefined;
     let output: unknown = null;
     let outputPayload: Uint8Array | undefined;
     let failure: RunFailure | undefined;
     try {
-      const ctx = this.createContext(task, controller.signal, emit);
-      const payload = await this.preparePayload(task, fn, controller.signal);
+      const ctx = this.createContext(task, cancellation, emit);
+      const payload = await this.preparePayload(task, fn, cancellation);
       const handler = this.options.handlers[fn.export] as (...args: unknown[]) => unknown;
       const inferenceStart = performance.now();
       if (fn.output_mode === "incremental") {
-        await this.stream(handler, ctx, payload, fn, controller.signal, emit);
+        await this.stream(handler, ctx, payload, fn, cancellation, emit);
       } else {
-        ({ output, outputPayload } = await this.single(handler, ctx, payload, fn, controller.signal));
+        ({ output, outputPayload } = await this.single(handler, ctx, payload, fn, cancellation));
       }
       inferenceMs = performance.now() - inferenceStart;
-      if (controller.signal.aborted) throw controller.signal.reason;
+      if (cancellation.aborted) throw cancellation.reason;
     } catch (error) {
-      failure = describeFailure(controller.signal.aborted ? controller.signal.reason : error);
+      failure = describeFailure(cancellation.aborted ? cancellation.reason : error);
       output = null;
       outputPayload = undefined;
       if (fn.output_mode === "incremental") {
@@ -253,32 +251,40 @@ export class Executor {
       retryable: failure?.retryable ?? false,
       safeMessage: failure?.safeMessage ?? "",
       errorMessage: failure?.errorMessage ?? "",
-      timedOut: timeout !== undefined && controller.signal.reason === timeout,
+      timedOut: timeout !== undefined && cancellation.reason === timeout,
       totalMs: performance.now() - started,
     };
   }
 
   private createContext(
     task: TaskRequest,
-    signal: AbortSignal,
+    cancellation: Cancellation,
     emit: (type: string, payload: Record<string, unknown>) => void,
   ): RunContext {
+    let outputs: OutputStore | undefined | null = null;
     return new RunContext({
       runId: task.runId,
       owner: task.owner ?? "",
       userId: task.userId ?? "",
-      signal,
+      cancellation,
       deadline: task.timeoutMs && task.timeoutMs > 0 ? Date.now() + task.timeoutMs : null,
-      requiredModels: task.requiredModels ?? [],
+      requiredModels: Object.freeze([...(task.requiredModels ?? [])]),
       emit,
-      outputs: this.outputStore(task),
+      outputs: () => {
+        if (outputs === null) outputs = this.outputStore(task);
+        return outputs;
+      },
       maxOutputFileBytes: this.options.settings.maxOutputFileBytes,
     });
   }
 
   private outputStore(task: TaskRequest): OutputStore | undefined {
     const { outputsDir, settings } = this.options;
-    const common = { runId: task.runId, owner: task.owner || null, maxFileBytes: settings.maxOutputFileBytes };
+    const common = {
+      runId: task.runId,
+      owner: task.owner || null,
+      maxFileBytes: settings.maxOutputFileBytes,
+    };
     if (outputsDir) return new LocalOutputStore({ outputsDir, ...common });
     const api = resolveFileApi(task, this.options.env ?? process.env);
     return api ? new RemoteOutputStore({ api, ...common }) : undefined;
@@ -288,7 +294,7 @@ export class Executor {
   private async preparePayload(
     task: TaskRequest,
     fn: ManifestFunction,
-    signal: AbortSignal,
+    cancellation: Cancellation,
   ): Promise<unknown> {
     const payload = task.payload;
     const validate = this.validators.get(fn.name).input;
@@ -312,7 +318,7 @@ export class Executor {
       downloadRetries: settings.downloadRetries,
       allowHosts: settings.inputUrlAllowHosts,
       ...(fileApi ? { fileApi } : {}),
-      signal,
+      signal: cancellation.signal,
     });
   }
 
@@ -321,12 +327,9 @@ export class Executor {
     ctx: RunContext,
     payload: unknown,
     fn: ManifestFunction,
-    signal: AbortSignal,
+    cancellation: Cancellation,
   ): Promise<{ output: unknown; outputPayload?: Uint8Array }> {
-    const returned = await untilAborted(
-      Promise.resolve().then(() => handler(ctx, payload)),
-      signal,
-    );
+    const returned = await cancellation.race(invoke(handler, ctx, payload));
     const { value, json } = toJsonData(returned, fn.name);
     const validate = this.validators.get(fn.name).output;
     if (!validate(value)) {
@@ -348,20 +351,17 @@ export class Executor {
     ctx: RunContext,
     payload: unknown,
     fn: ManifestFunction,
-    signal: AbortSignal,
+    cancellation: Cancellation,
     emit: (type: string, payload: Record<string, unknown>) => void,
   ): Promise<void> {
-    const returned = await untilAborted(
-      Promise.resolve().then(() => handler(ctx, payload)),
-      signal,
-    );
+    const returned = await cancellation.race(invoke(handler, ctx, payload));
     const iterator = iteratorOf(returned, fn.name);
     const validate = this.validators.get(fn.name).output;
     const { maxDeltaBytes, maxDeltaEvents } = this.options.settings;
     let count = 0;
     try {
       while (true) {
-        const step = await untilAborted(Promise.resolve(iterator.next()), signal);
+        const step = await cancellation.race(Promise.resolve(iterator.next()));
         if (step.done) break;
         const { value, json } = toJsonData(step.value, fn.name);
         if (!validate(value)) {
@@ -378,9 +378,9 @@ export class Executor {
       // Stops the generator so its `finally` blocks run; after a cancel, give them a moment to
       // finish so their effects land before the result.
       const closing = Promise.resolve(iterator.return?.()).catch(() => {});
-      if (signal.aborted) await graceful(closing, STREAM_CLOSE_GRACE_MS);
+      if (cancellation.aborted) await graceful(closing, STREAM_CLOSE_GRACE_MS);
     }
-    if (signal.aborted) throw signal.reason;
+    if (cancellation.aborted) throw cancellation.reason;
     emit("output.completed", {});
   }
 }
@@ -437,26 +437,26 @@ function refused(
   };
 }
 
-/** Settles with the promise, or rejects with the abort reason as soon as the signal aborts. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => {});
-    return Promise.reject(signal.reason);
+/** Calls the handler; a synchronous throw becomes a rejection like an async one. */
+function invoke(
+  handler: (...args: unknown[]) => unknown,
+  ctx: RunContext,
+  payload: unknown,
+): Promise<unknown> {
+  try {
+    return Promise.resolve(handler(ctx, payload));
+  } catch (error) {
+    return Promise.reject(error);
   }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
+}
+
+function deliver(sink: EventSink | undefined, event: RunEvent): void {
+  if (!sink) return;
+  try {
+    sink(event);
+  } catch {
+    // Events are best-effort: a failing listener must not fail the run.
+  }
 }
 
 type AnyIterator = Iterator<unknown> | AsyncIterator<unknown>;
@@ -489,6 +489,6 @@ function toJsonData(value: unknown, functionName: string): { value: unknown; jso
 function runMetrics(fn: ManifestFunction, inferenceMs: number | undefined): Record<string, unknown> {
   const metrics: Record<string, unknown> = { schema_version: 1, function_name: fn.name };
   if (inferenceMs !== undefined) metrics.inference_ms = Math.round(inferenceMs);
-  metrics.peak_ram_bytes = process.resourceUsage().maxRSS * 1024;
+  metrics.peak_ram_bytes = peakRamBytes();
   return metrics;
 }
