@@ -2,20 +2,10 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunResponse } from "../src/devserver/client.js";
 import { REPO_ROOT, type RunnerProcess, readEventStream, startRunner } from "./support/runner-process.js";
 
 const PROJECT = join(REPO_ROOT, "test/projects/runner");
-
-interface RunBody {
-  run_id: string;
-  success: boolean;
-  output: unknown;
-  error_type: string;
-  safe_message: string;
-  error_message: string;
-  events: { run_id: string; event_type: string; payload: Record<string, unknown> }[];
-  timing_ms: { total_ms: number };
-}
 
 let runner: RunnerProcess;
 
@@ -29,7 +19,7 @@ async function post(path: string, body: unknown, headers: Record<string, string>
   return {
     status: response.status,
     headers: response.headers,
-    body: JSON.parse(text) as RunBody & Record<string, unknown>,
+    body: JSON.parse(text) as RunResponse & Record<string, unknown>,
   };
 }
 

@@ -36,11 +36,16 @@ export function createDevServer(options: DevServerOptions): Server {
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, options: DevServerOptions): Promise<void> {
-  const url = new URL(req.url ?? "/", "http://runner");
-  const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+  const pathname = (req.url ?? "/").split("?", 1)[0] ?? "/";
+  let parts: string[];
+  try {
+    parts = pathname.split("/").filter(Boolean).map(decodeURIComponent);
+  } catch {
+    return sendJson(res, 400, { error: "invalid_path", message: `cannot decode the path ${pathname}` });
+  }
   const executor = options.executor();
-  if (req.method === "GET" && url.pathname === "/health") return health(res, executor);
-  if (req.method === "GET" && url.pathname === "/v1/status") {
+  if (req.method === "GET" && pathname === "/health") return health(res, executor);
+  if (req.method === "GET" && pathname === "/v1/status") {
     if (!executor) return sendJson(res, 503, { ok: false, status: "starting" });
     return sendJson(res, 200, { ok: true, functions: executor.functionNames(), model_cache: {} });
   }
@@ -57,7 +62,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: DevServ
   }
   sendJson(res, 404, {
     error: "not_found",
-    message: `no route ${req.method} ${url.pathname}: use POST /v1/run/{endpoint}, GET /v1/status or GET /health`,
+    message: `no route ${req.method} ${pathname}: use POST /v1/run/{endpoint}, GET /v1/status or GET /health`,
   });
 }
 
@@ -145,30 +150,34 @@ function writeEvent(res: ServerResponse, type: string, data: unknown): void {
   res.write(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
 }
 
-async function readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> {
-  const declared = Number(req.headers["content-length"] ?? 0);
-  if (declared > MAX_BODY_BYTES) {
+function readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> {
+  const tooLarge = () =>
     sendJson(res, 413, {
       error: "body_too_large",
       message: `request bodies are limited to ${MAX_BODY_BYTES} bytes`,
     });
+  if (Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES) {
+    tooLarge();
     req.resume();
-    return undefined;
+    return Promise.resolve(undefined);
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).byteLength;
-    if (size > MAX_BODY_BYTES) {
-      sendJson(res, 413, {
-        error: "body_too_large",
-        message: `request bodies are limited to ${MAX_BODY_BYTES} bytes`,
-      });
-      return undefined;
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size <= MAX_BODY_BYTES) {
+        chunks.push(chunk);
+        return;
+      }
+      req.off("data", onData).resume();
+      tooLarge();
+      resolve(undefined);
+    };
+    req.on("data", onData);
+    req.once("end", () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+    req.once("error", reject);
+  });
 }
 
 function starting(res: ServerResponse): void {
