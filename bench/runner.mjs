@@ -2,6 +2,7 @@
 // to a bare node:http server returning the same JSON, both measured in this run; then an endpoint
 // that awaits 100 ms (ideal: 16 clients / 0.1 s = 160 requests per second).
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
@@ -25,12 +26,25 @@ function startProcess(args, env = {}) {
       // Stop reading what it prints: the access log must not cost the load generator anything.
       child.stdout.off("data", onData).resume();
       child.stderr.off("data", onData).resume();
-      resolve({ url: match[1], stop: () => child.kill("SIGKILL") });
+      resolve({ url: match[1], pid: child.pid, stop: () => child.kill("SIGKILL") });
     };
     child.stdout.on("data", onData);
     child.stderr.on("data", onData);
     child.once("exit", (code) => reject(new Error(`exited ${code}: ${output}`)));
   });
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function measured(server, path, body) {
+  const before = cpuSeconds(server.pid);
+  const result = await load(server.url, path, body);
+  const cpuUsPerRequest = ((cpuSeconds(server.pid) - before) * 1e6) / result.requests.total;
+  return { result, cpuUsPerRequest };
 }
 
 function load(url, path, body) {
@@ -49,9 +63,10 @@ function load(url, path, body) {
   });
 }
 
-function row(name, result) {
+function row(name, { result, cpuUsPerRequest }) {
   return {
     name,
+    cpuUsPerRequest,
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
@@ -81,14 +96,14 @@ export async function benchRunner() {
       `const body = ${JSON.stringify(sample)}; require("node:http").createServer((req, res) => { req.resume(); req.on("end", () => { res.writeHead(200, {"content-type": "application/json", "content-length": Buffer.byteLength(body)}); res.end(body); }); }).listen(0, "127.0.0.1", function () { console.log("http://127.0.0.1:" + this.address().port); });`,
     ]);
     try {
-      const bareResult = row("bare node:http, same JSON", await load(bare.url, "/", '{"n":1}'));
+      const bareResult = row("bare node:http, same JSON", await measured(bare, "/", '{"n":1}'));
       const runnerResult = row(
         "dev runner, trivial endpoint",
-        await load(runner.url, "/v1/run/ping", '{"n":1}'),
+        await measured(runner, "/v1/run/ping", '{"n":1}'),
       );
       const waitResult = row(
         "dev runner, endpoint awaiting 100 ms",
-        await load(runner.url, "/v1/run/wait100", '{"n":1}'),
+        await measured(runner, "/v1/run/wait100", '{"n":1}'),
       );
       return {
         bare: bareResult,
