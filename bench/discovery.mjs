@@ -69,7 +69,7 @@ export function benchDiscovery() {
   const large = join(root, "bench/.work/large");
   generateLargeProject(large);
   const rows = [
-    { project: "examples/hello (1 file, 2 handlers)", ...timeDiscover(join(root, "examples/hello")) },
+    { project: "examples/hello (1 file, 3 handlers)", ...timeDiscover(join(root, "examples/hello")) },
     { project: "generated (200 files, 50 handlers)", ...timeDiscover(large) },
   ];
   return rows;
