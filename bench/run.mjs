@@ -32,9 +32,13 @@ console.log(
 
 console.log("\n## Dev runner (16 keep-alive clients, autocannon)");
 const runner = await benchRunner();
-console.log("| server | req/s | p50 ms | p99 ms | server CPU µs/request | errors |\n|---|---|---|---|---|---|");
+console.log(
+  "| server | req/s | p50 ms | p99 ms | server CPU µs/request | errors |\n|---|---|---|---|---|---|",
+);
 for (const r of [runner.bare, runner.runner, runner.wait]) {
-  console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.cpuUsPerRequest.toFixed(1)} | ${r.errors} |`);
+  console.log(
+    `| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.cpuUsPerRequest.toFixed(1)} | ${r.errors} |`,
+  );
 }
 console.log(
   `runner / bare throughput: ${runner.ratio.toFixed(2)} (target ≥ 0.6); 100 ms endpoint: ${runner.wait.rps.toFixed(0)} req/s (target ≥ 144)`,
