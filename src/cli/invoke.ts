@@ -12,12 +12,41 @@ interface InvokeOptions {
   timeoutMs?: string;
   runId?: string;
   json?: boolean;
+  scheduler?: boolean;
+  listen?: string;
+  waitS?: string;
+  resultTimeoutS?: string;
+  owner?: string;
+  userId?: string;
+  requiredModel?: string[];
+  fileBaseUrl?: string;
+  fileToken?: string;
+  serveFilesDir?: string;
+  serveFilesListen?: string;
+  printEvents?: boolean;
+  printRegistrations?: boolean;
 }
+
+/** Options that only mean something with --scheduler, and their flags. */
+const SCHEDULER_ONLY_OPTIONS = {
+  listen: "--listen",
+  waitS: "--wait-s",
+  resultTimeoutS: "--result-timeout-s",
+  owner: "--owner",
+  userId: "--user-id",
+  requiredModel: "--required-model",
+  fileBaseUrl: "--file-base-url",
+  fileToken: "--file-token",
+  serveFilesDir: "--serve-files-dir",
+  serveFilesListen: "--serve-files-listen",
+  printEvents: "--print-events",
+  printRegistrations: "--print-registrations",
+} as const satisfies Partial<Record<keyof InvokeOptions, string>>;
 
 export function registerInvoke(program: Command, out: Output): void {
   program
     .command("invoke")
-    .description("run an endpoint on a dev runner and print its events and output")
+    .description("run an endpoint on a dev runner, or on a worker through a one-shot scheduler (--scheduler)")
     .argument("<endpoint>", "endpoint or function name, e.g. hello")
     .argument("[fields...]", "payload fields: key=value (string), key:=<json>, key@<file> (file text)")
     .option("--url <url>", "the dev runner", process.env.GEN_WORKER_URL ?? "http://127.0.0.1:8081")
@@ -26,6 +55,35 @@ export function registerInvoke(program: Command, out: Output): void {
     .option("--timeout-ms <ms>", "cancel the run after this long")
     .option("--run-id <id>", "the run id (default: a new UUID)")
     .option("--json", "print the runner's whole response as JSON")
+    .option(
+      "--scheduler",
+      "act as the Cozy scheduler: wait for a worker (cozy-worker serve) and send it the run",
+    )
+    .option("--listen <host:port>", "with --scheduler: where the scheduler listens (default: 0.0.0.0:8080)")
+    .option("--wait-s <seconds>", "with --scheduler: how long to wait for a worker (default: 30)")
+    .option(
+      "--result-timeout-s <seconds>",
+      "with --scheduler: how long to wait for the result once sent (default: max(5, --wait-s))",
+    )
+    .option("--owner <owner>", "with --scheduler: the run's owner")
+    .option("--user-id <id>", "with --scheduler: the run's user id")
+    .option(
+      "--required-model <ref>",
+      "with --scheduler: a model ref the run requires (repeatable)",
+      (ref: string, refs: string[] | undefined) => [...(refs ?? []), ref],
+    )
+    .option("--file-base-url <url>", "with --scheduler: the file API the worker saves and reads files with")
+    .option(
+      "--file-token <token>",
+      "with --scheduler: the file API token (--serve-files-dir then requires it)",
+    )
+    .option("--serve-files-dir <dir>", "with --scheduler: serve this folder as a dev file API")
+    .option(
+      "--serve-files-listen <host:port>",
+      "with --scheduler: where the file API listens (default: 0.0.0.0:8081)",
+    )
+    .option("--print-events", "with --scheduler: print every worker event (output deltas are always printed)")
+    .option("--print-registrations", "with --scheduler: print the worker's registrations and heartbeats")
     .addHelpText(
       "after",
       `
@@ -33,14 +91,39 @@ Deltas of a streaming endpoint go to stdout as JSON lines; progress and logs to 
 output of a single-output endpoint to stdout as JSON. Exit codes: 0 success, 1 the run failed,
 2 usage or connection error.
 
+With --scheduler, invoke stands in for the Cozy scheduler: it listens for one worker (start it with
+SCHEDULER_ADDR pointing at --listen), sends it one run and prints the transcript: [connected],
+[sent], [event], [output] on stdout, [error] on stderr. Exit codes there: 0 success, 1 the run
+failed, 2 no worker within --wait-s (or a usage error), 3 no result within --result-timeout-s.
+--serve-files-dir also serves that folder as the file API and, without --file-base-url, passes the
+worker file_base_url=http://<host>:<port> of --serve-files-listen, with 127.0.0.1 for 0.0.0.0 (a
+worker on this machine); give --file-base-url when the worker runs elsewhere (e.g. in Docker:
+http://host.docker.internal:8081).
+
 Examples:
   $ cozy-worker invoke hello name=world times:=2
   $ cozy-worker invoke words text="one two three"
   $ cozy-worker invoke hello --payload-json '{"name": "world"}' --url http://127.0.0.1:9000
-  $ cozy-worker invoke detect -f request.json`,
+  $ cozy-worker invoke detect -f request.json
+  $ cozy-worker invoke hello --scheduler --listen 127.0.0.1:8080 name=world
+      (then, in another terminal: SCHEDULER_ADDR=127.0.0.1:8080 WORKER_JWT=dev cozy-worker serve examples/hello)
+  $ cozy-worker invoke words --scheduler --print-events --wait-s 60 text="one two three"
+  $ cozy-worker invoke make_image --scheduler --serve-files-dir ./files --file-token dev prompt="a cat"`,
     )
-    .action(async (endpoint: string, fields: string[], options: InvokeOptions) => {
+    .action(async (endpoint: string, fields: string[], options: InvokeOptions, command: Command) => {
       const payload = await payloadFromTokens(fields, await basePayload(options));
+      if (options.scheduler) {
+        await invokeThroughScheduler(endpoint, payload, options, command);
+        return;
+      }
+      const schedulerOnly = Object.entries(SCHEDULER_ONLY_OPTIONS)
+        .filter(([key]) => options[key as keyof InvokeOptions] !== undefined)
+        .map(([, flag]) => flag);
+      if (schedulerOnly.length > 0) {
+        throw new UsageError(
+          `${schedulerOnly.join(", ")} only work${schedulerOnly.length === 1 ? "s" : ""} with --scheduler`,
+        );
+      }
       const body: Record<string, unknown> = { payload };
       if (options.timeoutMs !== undefined)
         body.timeout_ms = positiveNumber("--timeout-ms", options.timeoutMs);
@@ -75,6 +158,57 @@ Examples:
       printResult(result.response, options.json === true, out);
       process.exitCode = result.response.success ? ExitCode.Success : ExitCode.Failure;
     });
+}
+
+/** `invoke --scheduler`: a one-shot scheduler that waits for a worker and sends it the run. */
+async function invokeThroughScheduler(
+  endpoint: string,
+  payload: unknown,
+  options: InvokeOptions,
+  command: Command,
+): Promise<void> {
+  if (command.getOptionValueSource("url") === "cli") {
+    throw new UsageError(
+      "--url names a dev runner; with --scheduler the worker connects to --listen instead",
+    );
+  }
+  if (options.json) throw new UsageError("--json works with the dev runner only, not with --scheduler");
+  if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
+    throw new UsageError("the payload must be a JSON object (the worker receives it as a msgpack map)");
+  }
+  const waitS = options.waitS === undefined ? 30 : positiveNumber("--wait-s", options.waitS);
+  const { runOneShot, OneShotSetupError } = await import("../transport/one-shot.js");
+  try {
+    process.exitCode = await runOneShot({
+      functionName: endpoint,
+      payload,
+      listen: options.listen ?? "0.0.0.0:8080",
+      waitS,
+      ...(options.resultTimeoutS === undefined
+        ? {}
+        : { resultTimeoutS: positiveNumber("--result-timeout-s", options.resultTimeoutS) }),
+      ...(options.runId === undefined ? {} : { runId: options.runId }),
+      ...(options.timeoutMs === undefined
+        ? {}
+        : { timeoutMs: Math.ceil(positiveNumber("--timeout-ms", options.timeoutMs)) }),
+      ...(options.owner === undefined ? {} : { owner: options.owner }),
+      ...(options.userId === undefined ? {} : { userId: options.userId }),
+      requiredModels: options.requiredModel ?? [],
+      ...(options.fileBaseUrl === undefined ? {} : { fileBaseUrl: options.fileBaseUrl }),
+      ...(options.fileToken === undefined ? {} : { fileToken: options.fileToken }),
+      ...(options.serveFilesDir === undefined ? {} : { serveFilesDir: options.serveFilesDir }),
+      serveFilesListen: options.serveFilesListen ?? "0.0.0.0:8081",
+      printEvents: options.printEvents === true,
+      printRegistrations: options.printRegistrations === true,
+      writer: {
+        stdout: (line) => process.stdout.write(`${line}\n`),
+        stderr: (line) => process.stderr.write(`${line}\n`),
+      },
+    });
+  } catch (error) {
+    if (error instanceof OneShotSetupError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 async function basePayload(options: InvokeOptions): Promise<unknown> {

@@ -4,6 +4,7 @@ import { registerDiscover } from "./discover.js";
 import { registerInvoke } from "./invoke.js";
 import { ExitCode, terminalOutput } from "./output.js";
 import { registerRun } from "./run.js";
+import { registerServe } from "./serve.js";
 import { UsageError } from "./usage.js";
 
 export async function main(argv: string[]): Promise<void> {
@@ -24,6 +25,7 @@ Examples:
   registerDiscover(program, out);
   registerRun(program, out);
   registerInvoke(program, out);
+  registerServe(program, out);
   try {
     await program.parseAsync(argv);
   } catch (error) {

@@ -1,0 +1,77 @@
+import type { Command } from "commander";
+import { installCrashGuards } from "./crash-guards.js";
+import { ExitCode, type Output } from "./output.js";
+
+interface ServeCliOptions {
+  manifest?: string;
+}
+
+export function registerServe(program: Command, out: Output): void {
+  program
+    .command("serve")
+    .description("run the production worker: connect to the Cozy scheduler and execute its tasks")
+    .argument("[dir]", "the project folder (in the image: /app)", "/app")
+    .option("--manifest <path>", "the manifest to serve (default: <dir>/.cozy/manifest.json)")
+    .addHelpText(
+      "after",
+      `
+Configuration comes from the environment: SCHEDULER_ADDR (host:port, grpc:// or grpcs://),
+SCHEDULER_ADDRS, WORKER_JWT (required), SCHEDULER_JWKS_URL with SCHEDULER_JWT_ISSUER and
+SCHEDULER_JWT_AUDIENCE (optional start-up check of the token), RECONNECT_DELAY,
+RECONNECT_MAX_DELAY, RECONNECT_JITTER_SECONDS, MAX_RECONNECT_ATTEMPTS,
+WORKER_DRAIN_TIMEOUT_SECONDS and the WORKER_MAX_* limits (see the README).
+Logs are JSON lines on stderr (LOG_LEVEL=debug for more). SIGTERM drains and exits 0.
+
+Examples:
+  $ cozy-worker serve                                   in the image (the ENTRYPOINT)
+  $ SCHEDULER_ADDR=127.0.0.1:8080 WORKER_JWT=dev cozy-worker serve examples/hello
+  $ cozy-worker invoke hello name=world --scheduler --listen 127.0.0.1:8080   (in another terminal)`,
+    )
+    .action(async (dir: string, options: ServeCliOptions) => {
+      const [{ prepareWorker, ServeError }, { createLogger }, { EnvironmentError }, { GaveUpError }] =
+        await Promise.all([
+          import("../transport/serve.js"),
+          import("../transport/logger.js"),
+          import("../config/environment.js"),
+          import("../transport/scheduler-connection.js"),
+        ]);
+      const { JwtVerificationError } = await import("../transport/jwt-check.js");
+      const { DiscoveryError } = await import("../discovery/problems.js");
+      const { TenantBuildError } = await import("../runtime/tenant-loader.js");
+      const log = createLogger();
+      installCrashGuards(out);
+      let worker: Awaited<ReturnType<typeof prepareWorker>>;
+      try {
+        worker = await prepareWorker({
+          dir,
+          ...(options.manifest ? { manifestPath: options.manifest } : {}),
+          env: process.env,
+          log,
+        });
+      } catch (error) {
+        const known = [ServeError, EnvironmentError, JwtVerificationError, DiscoveryError, TenantBuildError];
+        if (!known.some((kind) => error instanceof kind)) throw error;
+        out.error((error as Error).message);
+        process.exitCode = ExitCode.Failure;
+        return;
+      }
+      let stopping: Promise<void> | undefined;
+      const stop = () => {
+        stopping ??= worker.shutdown();
+      };
+      process.once("SIGTERM", stop);
+      process.once("SIGINT", stop);
+      try {
+        await worker.run();
+        await stopping;
+        process.exitCode = ExitCode.Success;
+      } catch (error) {
+        if (!(error instanceof GaveUpError)) throw error;
+        out.error(error.message);
+        process.exitCode = ExitCode.Failure;
+      } finally {
+        process.off("SIGTERM", stop);
+        process.off("SIGINT", stop);
+      }
+    });
+}

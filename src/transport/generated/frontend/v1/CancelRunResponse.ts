@@ -1,0 +1,10 @@
+// Original file: proto/frontend.proto
+
+
+export interface CancelRunResponse {
+  'ok'?: (boolean);
+}
+
+export interface CancelRunResponse__Output {
+  'ok': (boolean);
+}

@@ -1,0 +1,10 @@
+// Original file: proto/frontend.proto
+
+
+export interface ExecuteActionResponse {
+  'run_id'?: (string);
+}
+
+export interface ExecuteActionResponse__Output {
+  'run_id': (string);
+}

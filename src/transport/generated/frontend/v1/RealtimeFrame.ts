@@ -1,0 +1,14 @@
+// Original file: proto/frontend.proto
+
+
+export interface RealtimeFrame {
+  'session_id'?: (string);
+  'data'?: (Buffer | Uint8Array | string);
+  'is_text'?: (boolean);
+}
+
+export interface RealtimeFrame__Output {
+  'session_id': (string);
+  'data': (Buffer);
+  'is_text': (boolean);
+}

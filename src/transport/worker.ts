@@ -1,0 +1,266 @@
+import type { Manifest } from "../discovery/manifest.js";
+import { canonicalizeModelRef } from "../models/refs.js";
+import { describeFailure } from "../runtime/error-mapping.js";
+import type { RunEvent } from "../runtime/events.js";
+import { Executor, type HandlerTable, type RunResult, type TaskRequest } from "../runtime/executor.js";
+import type { Logger } from "./logger.js";
+import type { MachineInfo } from "./machine-info.js";
+import { decodePayload, encodeOutput } from "./payload-codec.js";
+import type {
+  TaskExecutionRequest__Output,
+  WorkerEvent__Output,
+  WorkerSchedulerMessage,
+  WorkerSchedulerMessage__Output,
+} from "./proto.js";
+import { buildRegistration } from "./registration.js";
+import { SchedulerConnection } from "./scheduler-connection.js";
+import type { WorkerSettings } from "./worker-settings.js";
+
+export interface WorkerOptions {
+  manifest: Manifest;
+  handlers: HandlerTable;
+  settings: WorkerSettings;
+  machine: MachineInfo;
+  log: Logger;
+  env?: NodeJS.ProcessEnv;
+}
+
+const JWT_ROTATION_EVENTS = new Set(["worker.jwt.rotate", "worker_jwt.rotate"]);
+/** Progress, logs and metrics may be shed in a long outage; results, deltas and custom events never. */
+const DROPPABLE_EVENT = /^(job\.progress|job\.log|metrics\.)/;
+/** Results kept to answer a repeated run_request with the same result instead of running it twice. */
+const RECENT_RESULTS = 1000;
+
+/**
+ * The production worker: the scheduler's messages in, the executor's events and results out,
+ * through a {@link SchedulerConnection} that survives scheduler restarts without losing either.
+ */
+export class Worker {
+  private readonly executor: Executor;
+  private readonly connection: SchedulerConnection;
+  private readonly running = new Set<string>();
+  private readonly recentResults = new Map<string, WorkerSchedulerMessage>();
+  private token: string;
+
+  constructor(private readonly options: WorkerOptions) {
+    const { manifest, handlers, settings, machine, log } = options;
+    this.token = settings.jwt;
+    this.executor = new Executor({
+      manifest,
+      handlers,
+      settings: settings.runtime,
+      encodeOutput,
+      onEvent: (event) => this.sendEvent(event),
+      ...(options.env ? { env: options.env } : {}),
+    });
+    this.connection = new SchedulerConnection({
+      addresses: settings.addresses,
+      token: () => this.token,
+      reconnect: settings.reconnect,
+      heartbeatMs: settings.heartbeatMs,
+      outboxLimit: settings.outboxLimit,
+      registration: (isHeartbeat) => ({
+        worker_registration: buildRegistration({
+          manifest,
+          machine,
+          settings,
+          models: { vramModels: [], diskModels: [] },
+          gpuBusy: false,
+          isHeartbeat,
+        }),
+      }),
+      onMessage: (message) => this.handle(message),
+      log,
+    });
+  }
+
+  /** Connects and serves until {@link shutdown}; rejects if the connection gives up. */
+  run(): Promise<void> {
+    return this.connection.start();
+  }
+
+  /**
+   * SIGTERM: no new runs; runs in flight finish (up to the drain timeout, then they are
+   * canceled); every result is delivered (the link keeps reconnecting for that), then the link closes.
+   */
+  async shutdown(): Promise<void> {
+    const { drainTimeoutMs } = this.options.settings;
+    this.options.log.info({ inFlight: this.executor.inFlight, drainTimeoutMs }, "draining");
+    await this.executor.drain(drainTimeoutMs);
+    await this.connection.stop(Math.max(10_000, drainTimeoutMs));
+    this.options.log.info("stopped");
+  }
+
+  private handle(message: WorkerSchedulerMessage__Output): void {
+    switch (message.msg) {
+      case "run_request":
+        if (message.run_request) this.startRun(message.run_request);
+        return;
+      case "interrupt_run_cmd": {
+        const runId = message.interrupt_run_cmd?.run_id ?? "";
+        if (!this.executor.cancel(runId, "canceled by the scheduler")) {
+          this.options.log.warn({ runId }, "interrupt for a run that is not running");
+        }
+        return;
+      }
+      case "load_model_cmd": {
+        const modelId = message.load_model_cmd?.model_id ?? "";
+        this.connection.send({
+          load_model_result: {
+            model_id: modelId,
+            success: false,
+            error_message: `this worker cannot load models yet (asked for ${modelId})`,
+          },
+        });
+        return;
+      }
+      case "unload_model_cmd": {
+        const modelId = message.unload_model_cmd?.model_id ?? "";
+        this.connection.send({
+          unload_model_result: {
+            model_id: modelId,
+            success: false,
+            error_message: `model not loaded: ${modelId}`,
+          },
+        });
+        return;
+      }
+      case "worker_event":
+        if (message.worker_event) this.handleSchedulerEvent(message.worker_event);
+        return;
+      case "deployment_artifact_config":
+        this.options.log.info(
+          {
+            supportedRepoRefs: message.deployment_artifact_config?.supported_repo_refs.length,
+            requiredVariantRefs: message.deployment_artifact_config?.required_variant_refs.length,
+          },
+          "deployment artifact config received (model prefetch is not supported yet)",
+        );
+        return;
+      case "realtime_open_cmd":
+        this.connection.send({
+          realtime_close_cmd: {
+            session_id: message.realtime_open_cmd?.session_id ?? "",
+            reason: "unknown_function",
+          },
+        });
+        return;
+      default:
+        this.options.log.debug({ arm: message.msg }, "unhandled scheduler message");
+    }
+  }
+
+  private startRun(request: TaskExecutionRequest__Output): void {
+    const runId = request.run_id;
+    const cached = this.recentResults.get(runId);
+    if (cached) {
+      if (this.connection.isPending(runId)) {
+        this.options.log.info({ runId }, "run_request for a finished run whose result is on its way");
+      } else {
+        this.options.log.warn({ runId }, "run_request for a finished run: sending its result again");
+        this.connection.send(cached, { key: runId });
+      }
+      return;
+    }
+    if (this.running.has(runId)) {
+      this.options.log.warn(
+        { runId },
+        "run_request for a run already in flight: its result will follow once",
+      );
+      this.sendEvent({ runId, type: "run.duplicate", payload: { state: "running" } });
+      return;
+    }
+    let payload: unknown;
+    try {
+      payload = decodePayload(request.input_payload);
+    } catch (error) {
+      this.deliver(runId, failedResult(runId, error));
+      return;
+    }
+    const task: TaskRequest = {
+      runId,
+      functionName: request.function_name,
+      payload,
+      payloadBytes: request.input_payload.byteLength,
+      timeoutMs: Number(request.timeout_ms) || 0,
+      owner: request.owner,
+      userId: request.user_id,
+      fileBaseUrl: request.file_base_url,
+      fileToken: request.file_token,
+      requiredModels: request.required_variant_refs.map(canonicalizeModelRef),
+    };
+    this.running.add(runId);
+    void this.executor.run(task).then((result) => {
+      this.running.delete(runId);
+      this.deliver(runId, resultMessage(result));
+    });
+  }
+
+  private deliver(runId: string, message: WorkerSchedulerMessage): void {
+    this.recentResults.set(runId, message);
+    if (this.recentResults.size > RECENT_RESULTS) {
+      const oldest = this.recentResults.keys().next().value;
+      if (oldest !== undefined) this.recentResults.delete(oldest);
+    }
+    this.connection.send(message, { key: runId });
+  }
+
+  private sendEvent(event: RunEvent): void {
+    this.connection.send(
+      {
+        worker_event: {
+          run_id: event.runId,
+          event_type: event.type,
+          payload_json: Buffer.from(JSON.stringify(event.payload)),
+        },
+      },
+      { droppable: DROPPABLE_EVENT.test(event.type) },
+    );
+  }
+
+  private handleSchedulerEvent(event: WorkerEvent__Output): void {
+    if (!JWT_ROTATION_EVENTS.has(event.event_type)) return;
+    let token: unknown;
+    try {
+      const payload = JSON.parse(event.payload_json.toString("utf8")) as Record<string, unknown>;
+      token = payload.worker_jwt ?? payload.token;
+    } catch {
+      token = undefined;
+    }
+    if (typeof token !== "string" || token.trim() === "") {
+      this.options.log.warn({ eventType: event.event_type }, "JWT rotation event without a token; ignored");
+      return;
+    }
+    this.token = token.trim();
+    this.options.log.info("worker JWT rotated; the next connection uses the new token");
+  }
+}
+
+function resultMessage(result: RunResult): WorkerSchedulerMessage {
+  return {
+    run_result: {
+      run_id: result.runId,
+      success: result.success,
+      output_payload: result.outputPayload ? Buffer.from(result.outputPayload) : Buffer.alloc(0),
+      error_message: result.errorMessage,
+      error_type: result.errorType,
+      retryable: result.retryable,
+      safe_message: result.safeMessage,
+    },
+  };
+}
+
+function failedResult(runId: string, error: unknown): WorkerSchedulerMessage {
+  const failure = describeFailure(error);
+  return {
+    run_result: {
+      run_id: runId,
+      success: false,
+      output_payload: Buffer.alloc(0),
+      error_message: failure.errorMessage,
+      error_type: failure.errorType,
+      retryable: failure.retryable,
+      safe_message: failure.safeMessage,
+    },
+  };
+}

@@ -1,0 +1,82 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { decode, encode } from "@msgpack/msgpack";
+import type { WorkerSchedulerMessage__Output } from "../../src/transport/proto.js";
+import type { ReceivedMessage, SchedulerServer } from "../../src/transport/scheduler-server.js";
+import { CLI } from "./runner-process.js";
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  stderr(): string;
+  exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts `cozy-worker serve <project>` dialling the given scheduler. */
+export function startWorker(projectDir: string, env: NodeJS.ProcessEnv): WorkerProcess {
+  const child = spawn(process.execPath, [CLI, "serve", projectDir], {
+    env: {
+      ...process.env,
+      WORKER_JWT: "test-jwt",
+      RECONNECT_DELAY: "0.2",
+      RECONNECT_JITTER_SECONDS: "0.1",
+      RECONNECT_MAX_DELAY: "2",
+      NO_COLOR: "1",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  child.stdout.resume();
+  const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
+  return {
+    child,
+    stderr: () => stderr,
+    exited,
+    async stop(signal = "SIGTERM") {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Sends a run_request with a msgpack payload. */
+export function sendRun(
+  scheduler: SchedulerServer,
+  runId: string,
+  functionName: string,
+  payload: unknown,
+  extra: { timeout_ms?: number } = {},
+): void {
+  scheduler.send({
+    run_request: {
+      run_id: runId,
+      function_name: functionName,
+      input_payload: Buffer.from(encode(payload)),
+      timeout_ms: extra.timeout_ms ?? 0,
+    },
+  });
+}
+
+export function resultOf(scheduler: SchedulerServer, runId: string, timeoutMs = 15_000) {
+  return scheduler
+    .waitFor((r) => r.message.msg === "run_result" && r.message.run_result?.run_id === runId, timeoutMs)
+    .then((r) => r.message.run_result as NonNullable<WorkerSchedulerMessage__Output["run_result"]>);
+}
+
+export function eventsOf(scheduler: SchedulerServer, runId: string): { type: string; payload: unknown }[] {
+  return scheduler.received
+    .filter(
+      (r: ReceivedMessage) => r.message.msg === "worker_event" && r.message.worker_event?.run_id === runId,
+    )
+    .map((r) => ({
+      type: r.message.worker_event?.event_type ?? "",
+      payload: JSON.parse(r.message.worker_event?.payload_json.toString("utf8") || "{}"),
+    }));
+}
+
+export function decodeOutput(bytes: Buffer): unknown {
+  return bytes.byteLength === 0 ? null : decode(bytes);
+}
