@@ -178,8 +178,13 @@ async function invokeThroughScheduler(
   }
   const waitS = options.waitS === undefined ? 30 : positiveNumber("--wait-s", options.waitS);
   const { runOneShot, OneShotSetupError } = await import("../transport/one-shot.js");
+  const cancel = new AbortController();
+  const onInterrupt = () => cancel.abort();
+  process.once("SIGINT", onInterrupt);
+  process.once("SIGTERM", onInterrupt);
   try {
     process.exitCode = await runOneShot({
+      cancel: cancel.signal,
       functionName: endpoint,
       payload,
       listen: options.listen ?? "0.0.0.0:8080",
@@ -208,6 +213,9 @@ async function invokeThroughScheduler(
   } catch (error) {
     if (error instanceof OneShotSetupError) throw new UsageError(error.message);
     throw error;
+  } finally {
+    process.off("SIGINT", onInterrupt);
+    process.off("SIGTERM", onInterrupt);
   }
 }
 

@@ -54,6 +54,8 @@ export interface OneShotOptions {
   printEvents?: boolean;
   printRegistrations?: boolean;
   writer: OneShotWriter;
+  /** Aborting it after the run was sent sends `interrupt_run_cmd` (Ctrl-C); the result is still awaited. */
+  cancel?: AbortSignal;
   /** Called once the servers listen (tests dial the bound port from here). */
   onListening?: (info: { schedulerAddress: string; fileApiUrl?: string }) => void;
 }
@@ -153,6 +155,18 @@ export async function runOneShot(options: OneShotOptions): Promise<number> {
       return OneShotExit.NoWorker;
     }
     out.stdout(`[sent] run_id=${runId} function=${pyRepr(options.functionName)}`);
+    options.cancel?.addEventListener(
+      "abort",
+      () => {
+        try {
+          scheduler.send({ interrupt_run_cmd: { run_id: runId } });
+          out.stderr(`[cancel] sent interrupt_run_cmd for ${runId}; waiting for its result`);
+        } catch {
+          out.stderr("[cancel] the worker is gone; nothing to interrupt");
+        }
+      },
+      { once: true },
+    );
 
     const outcome = await withTimeout(result, resultTimeoutS * 1000);
     if (outcome === undefined) {

@@ -7,6 +7,7 @@ import type { Logger } from "./logger.js";
 import type { MachineInfo } from "./machine-info.js";
 import { decodePayload, encodeOutput } from "./payload-codec.js";
 import type {
+  DeploymentArtifactConfig__Output,
   TaskExecutionRequest__Output,
   WorkerEvent__Output,
   WorkerSchedulerMessage,
@@ -41,6 +42,8 @@ export class Worker {
   private readonly running = new Set<string>();
   private readonly recentResults = new Map<string, WorkerSchedulerMessage>();
   private token: string;
+  /** The scheduler's per-release model keyspace and presigned URLs, kept for model loading. */
+  private deployment: DeploymentArtifactConfig__Output | undefined;
 
   constructor(private readonly options: WorkerOptions) {
     const { manifest, handlers, settings, machine, log } = options;
@@ -129,10 +132,11 @@ export class Worker {
         if (message.worker_event) this.handleSchedulerEvent(message.worker_event);
         return;
       case "deployment_artifact_config":
+        this.deployment = message.deployment_artifact_config ?? undefined;
         this.options.log.info(
           {
-            supportedRepoRefs: message.deployment_artifact_config?.supported_repo_refs.length,
-            requiredVariantRefs: message.deployment_artifact_config?.required_variant_refs.length,
+            supportedRepoRefs: this.deployment?.supported_repo_refs.length,
+            requiredVariantRefs: this.deployment?.required_variant_refs.length,
           },
           "deployment artifact config received (model prefetch is not supported yet)",
         );
