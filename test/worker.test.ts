@@ -28,9 +28,11 @@ describe("cozy-worker serve against a scheduler on loopback", () => {
     await scheduler?.stop();
   });
 
-  it("registers honestly: functions, schemas, limits, bearer token", () => {
+  it("registers honestly: functions, schemas, limits, bearer token (never logged)", () => {
     const connected = scheduler.worker;
     expect(connected?.connection.authorization).toBe("Bearer test-jwt");
+    expect(worker.stderr()).toContain("connecting to the scheduler");
+    expect(worker.stderr()).not.toContain("test-jwt");
     const resources = connected?.registration.resources;
     expect(connected?.registration.is_heartbeat).toBe(false);
     expect(resources?.worker_id).toBe("");
