@@ -16,33 +16,43 @@ export interface Output {
 export function terminalOutput(): Output {
   const colour = process.stderr.isTTY === true && !process.env.NO_COLOR;
   const paint = (style: "yellow" | "red", text: string) => (colour ? styleText(style, text) : text);
+  const log = new BatchedLines((text) => process.stderr.write(text));
+  // Other messages flush the batched lines first, so stderr stays in order.
+  const message = (text: string) => {
+    log.flush();
+    process.stderr.write(`${text}\n`);
+  };
   return {
     async writeResult(text, file) {
       if (file) await writeFile(file, text);
       else process.stdout.write(text);
     },
-    info: (message) => process.stderr.write(`${message}\n`),
-    logLine: batchedWriter((text) => process.stderr.write(text)),
-    warn: (message) => process.stderr.write(`${paint("yellow", "warning:")} ${message}\n`),
-    error: (message) => process.stderr.write(`${paint("red", "error:")} ${message}\n`),
+    info: (text) => message(text),
+    logLine: (line) => log.add(line),
+    warn: (text) => message(`${paint("yellow", "warning:")} ${text}`),
+    error: (text) => message(`${paint("red", "error:")} ${text}`),
   };
 }
 
 const LOG_FLUSH_MS = 100;
 
 /** Lines are gathered and written every 100 ms: one write instead of thousands under load. */
-function batchedWriter(write: (text: string) => void): (line: string) => void {
-  let pending: string[] = [];
-  const flush = () => {
-    const text = `${pending.join("\n")}\n`;
-    pending = [];
-    write(text);
-  };
-  process.once("exit", () => {
-    if (pending.length > 0) flush();
-  });
-  return (line) => {
-    if (pending.length === 0) setTimeout(flush, LOG_FLUSH_MS).unref();
-    pending.push(line);
-  };
+class BatchedLines {
+  private pending: string[] = [];
+
+  constructor(private readonly write: (text: string) => void) {
+    process.once("exit", () => this.flush());
+  }
+
+  add(line: string): void {
+    if (this.pending.length === 0) setTimeout(() => this.flush(), LOG_FLUSH_MS).unref();
+    this.pending.push(line);
+  }
+
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const text = `${this.pending.join("\n")}\n`;
+    this.pending = [];
+    this.write(text);
+  }
 }
