@@ -74,18 +74,33 @@ describe("worker resilience", () => {
     expect(server.connections.length).toBeGreaterThanOrEqual(restarts.size);
   }, 120_000);
 
-  it("delivers a result produced while the scheduler is down after it comes back", async () => {
+  it("delivers a result produced while the scheduler is down after it comes back, and never runs it twice", async () => {
     const server = await scheduler();
-    worker({ SCHEDULER_ADDR: server.address });
+    const process = worker({ SCHEDULER_ADDR: server.address, LOG_LEVEL: "debug" });
     await server.waitForWorker(20_000);
     sendRun(server, "outage-run", "sleep_ms", { ms: 800 });
-    await server.waitFor((r) => r.message.worker_event?.run_id === "outage-run", 5_000);
+    const started = await server.waitFor((r) => r.message.worker_event?.run_id === "outage-run", 5_000);
     await server.stop();
     await sleep(1_500);
     await server.restart();
-    const result = await resultOf(server, "outage-run", 20_000);
+    const back = await server.waitForWorker(20_000, { after: started.stream });
+    // A scheduler that lost its state re-dispatches what it has no result for; the worker must
+    // answer with the one result, not run the task again.
+    if (!server.received.some((r) => r.message.run_result?.run_id === "outage-run")) {
+      sendRun(server, "outage-run", "sleep_ms", { ms: 800 });
+    }
+    const result = await resultOf(server, "outage-run", 20_000).catch((error: Error) => {
+      throw new Error(`${error.message}\nworker log:\n${process.stderr()}`);
+    });
     expect(decodeOutput(result.output_payload)).toEqual({ slept: 800 });
-  }, 30_000);
+    expect(back.stream).toBeGreaterThan(started.stream);
+    const runs = server.received.filter(
+      (r) =>
+        r.message.worker_event?.run_id === "outage-run" &&
+        r.message.worker_event.event_type === "metrics.compute.started",
+    );
+    expect(runs).toHaveLength(1);
+  }, 40_000);
 
   it("backs off: at most 10 attempts in 30 s against a dead address or a scheduler that drops every stream", async () => {
     const dropping = await scheduler();
