@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import pLimit from "p-limit";
 import { WorkerError } from "../errors.js";
 import { type AssetInfo, type AssetWire, RuntimeAsset } from "./asset.js";
 import { downloadCozyRef } from "./cozy-input.js";
@@ -50,7 +51,8 @@ export async function materializeAssets(
   const byRef = new Map<string, Promise<AssetInfo>>();
   let failure: Error | undefined;
 
-  await forEachLimited(slots.assets, CONCURRENT_DOWNLOADS, async (slot) => {
+  const limit = pLimit(CONCURRENT_DOWNLOADS);
+  const fetchOne = async (slot: (typeof slots.assets)[number]) => {
     if (failure !== undefined) return;
     try {
       let pending = byRef.get(slot.wire.ref);
@@ -66,7 +68,8 @@ export async function materializeAssets(
         controller.abort(failure);
       }
     }
-  });
+  };
+  await Promise.all(slots.assets.map((slot) => limit(() => fetchOne(slot))));
   if (failure !== undefined) throw failure;
   return result;
 }
@@ -106,15 +109,4 @@ function atPath(error: unknown, path: string): Error {
     return new ErrorClass(message, { cause: error });
   }
   return new Error(message, { cause: error });
-}
-
-async function forEachLimited<T>(items: readonly T[], limit: number, run: (item: T) => Promise<void>) {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await run(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
