@@ -20,7 +20,9 @@ export async function main(argv: string[]): Promise<void> {
 Examples:
   $ cozy-worker discover examples/hello            print the manifest of a project
   $ cozy-worker run --local examples/hello --watch serve it over HTTP for development
-  $ cozy-worker invoke hello name=world            call an endpoint of the running dev runner`,
+  $ cozy-worker invoke hello name=world            call an endpoint of the running dev runner
+  $ SCHEDULER_ADDR=127.0.0.1:8080 WORKER_JWT=dev cozy-worker serve examples/hello
+                                                   run the production worker against a scheduler`,
   );
   registerDiscover(program, out);
   registerRun(program, out);
