@@ -1,7 +1,9 @@
 import { Command, CommanderError } from "commander";
 import { GEN_WORKER_VERSION } from "../version.js";
 import { registerDiscover } from "./discover.js";
+import { registerInit } from "./init.js";
 import { registerInvoke } from "./invoke.js";
+import { registerModels } from "./models.js";
 import { ExitCode, terminalOutput } from "./output.js";
 import { registerRun } from "./run.js";
 import { registerServe } from "./serve.js";
@@ -24,10 +26,12 @@ Examples:
   $ SCHEDULER_ADDR=127.0.0.1:8080 WORKER_JWT=dev cozy-worker serve examples/hello
                                                    run the production worker against a scheduler`,
   );
+  registerInit(program, out);
   registerDiscover(program, out);
   registerRun(program, out);
   registerInvoke(program, out);
   registerServe(program, out);
+  registerModels(program, out);
   try {
     await program.parseAsync(argv);
   } catch (error) {

@@ -1,0 +1,249 @@
+import { readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import type { Command } from "commander";
+import type { ModelSpec } from "../config/cozy-toml.js";
+import type { FileProgress, SnapshotInfo } from "../models/disk-cache.js";
+import { ExitCode, type Output } from "./output.js";
+import { UsageError } from "./usage.js";
+
+/** `cozy-worker models pull|ls|rm`: the local model cache (`WORKER_MODEL_CACHE_DIR`). */
+export function registerModels(program: Command, out: Output): void {
+  const models = program
+    .command("models")
+    .description("download, list and remove models in the local cache (WORKER_MODEL_CACHE_DIR)");
+
+  models
+    .command("pull")
+    .description("download a model's files into the cache (an hf: ref, or a key of cozy.toml [models])")
+    .argument("<model>", "hf:owner/repo[@revision], or a key of the project's cozy.toml [models]")
+    .argument("[dir]", "project folder holding cozy.toml (for keys)", ".")
+    .option("--dtype <list>", "dtype preference for a ref given as is, comma-separated (default fp32)")
+    .option("--json", "print the snapshot as JSON on stdout")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ cozy-worker models pull hf:onnx-community/silero-vad
+  $ cozy-worker models pull hf:Xenova/all-MiniLM-L6-v2@main --dtype q4,fp32
+  $ cozy-worker models pull detector examples/ocr      the model cozy.toml names "detector"
+
+HF_ENDPOINT and HF_TOKEN are used as by the worker; progress goes to stderr.`,
+    )
+    .action(async (model: string, dir: string, options: { dtype?: string; json?: boolean }) => {
+      await withErrors(out, async () => {
+        const { ModelDiskCache } = await import("../models/disk-cache.js");
+        const { formatBytes } = await import("../models/hf-file-selection.js");
+        const spec = await modelSpecFor(model, dir, options.dtype);
+        const cache = new ModelDiskCache();
+        const started = Date.now();
+        const snapshot = await cache.ensureHfSnapshot(spec.ref, spec, {
+          onProgress: progressPrinter(out, formatBytes),
+        });
+        if (options.json) {
+          const { release: _release, ...data } = snapshot;
+          await out.writeResult(`${JSON.stringify(data, null, 2)}\n`);
+        } else {
+          const how = snapshot.cached
+            ? "already cached"
+            : `pulled in ${((Date.now() - started) / 1000).toFixed(1)} s`;
+          out.info(`${snapshot.ref}: ${snapshot.files.length} files, ${formatBytes(snapshot.bytes)}, ${how}`);
+          await out.writeResult(`${snapshot.dir}\n`);
+        }
+      });
+    });
+
+  models
+    .command("ls")
+    .description("list the cached model snapshots")
+    .option("--json", "print them as JSON on stdout")
+    .action(async (options: { json?: boolean }) => {
+      await withErrors(out, async () => {
+        const { ModelDiskCache } = await import("../models/disk-cache.js");
+        const { formatBytes } = await import("../models/hf-file-selection.js");
+        const cache = new ModelDiskCache();
+        const snapshots = (await cache.listSnapshots()).reverse();
+        if (options.json) {
+          const rows = snapshots.map(({ pinned: _pinned, lastUsed, ...info }) => ({
+            ...info,
+            lastUsed: lastUsed.toISOString(),
+          }));
+          await out.writeResult(`${JSON.stringify(rows, null, 2)}\n`);
+          return;
+        }
+        if (snapshots.length === 0) {
+          out.info(`no models in ${cache.dir}`);
+          return;
+        }
+        await out.writeResult(formatTable(snapshots, formatBytes));
+        const total = snapshots.reduce((sum, info) => sum + info.bytes, 0);
+        const cap = cache.maxBytes > 0 ? ` of ${formatBytes(cache.maxBytes)}` : "";
+        out.info(`${snapshots.length} snapshots, ${formatBytes(total)}${cap} in ${cache.dir}`);
+      });
+    });
+
+  models
+    .command("rm")
+    .description("remove cached snapshots: hf:owner/repo removes all of the repo's, @revision one")
+    .argument("<ref>", "hf:owner/repo or hf:owner/repo@<revision or commit>")
+    .option("--json", "print what was removed as JSON on stdout")
+    .action(async (ref: string, options: { json?: boolean }) => {
+      await withErrors(out, async () => {
+        const { ModelDiskCache } = await import("../models/disk-cache.js");
+        const { formatBytes } = await import("../models/hf-file-selection.js");
+        const parsed = await parseRef(ref);
+        const cache = new ModelDiskCache();
+        const removed = await cache.removeSnapshot(parsed);
+        if (options.json) {
+          await out.writeResult(`${JSON.stringify(removed.map((info) => info.ref))}\n`);
+        }
+        if (removed.length === 0) {
+          out.error(`no cached snapshot matches ${ref} in ${cache.dir} (see cozy-worker models ls)`);
+          process.exitCode = ExitCode.Failure;
+          return;
+        }
+        for (const info of removed) out.info(`removed ${info.ref} (${formatBytes(info.bytes)})`);
+      });
+    });
+}
+
+/** Known failures print their message and set exit code 1 (2 for usage); anything else is a bug. */
+async function withErrors(out: Output, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    const known = await isKnownError(error);
+    if (known === "usage") throw new UsageError((error as Error).message);
+    if (!known) throw error;
+    out.error((error as Error).message);
+    process.exitCode = ExitCode.Failure;
+  }
+}
+
+async function isKnownError(error: unknown): Promise<"usage" | boolean> {
+  if (!(error instanceof Error)) return false;
+  const [{ ModelRefError }, { HfSelectionError }, { EnvironmentError }, { ConfigError }] = await Promise.all([
+    import("../models/refs.js"),
+    import("../models/hf-file-selection.js"),
+    import("../config/environment.js"),
+    import("../config/cozy-toml.js"),
+  ]);
+  if (error instanceof ModelRefError || error instanceof EnvironmentError) return "usage";
+  if (error instanceof ConfigError || error instanceof HfSelectionError) return true;
+  const { HfHubError } = await import("../models/hf-hub.js");
+  const { DownloadError } = await import("../models/download-file.js");
+  const { WorkerError } = await import("../runtime/errors.js");
+  const { SnapshotInUseError } = await import("../models/disk-cache.js");
+  if (
+    error instanceof HfHubError ||
+    error instanceof DownloadError ||
+    error instanceof WorkerError ||
+    error instanceof SnapshotInUseError
+  ) {
+    return true;
+  }
+  const code = (error as NodeJS.ErrnoException).code;
+  return typeof code === "string" && /^E[A-Z]+$/.test(code);
+}
+
+async function parseRef(text: string) {
+  const { parseModelRef } = await import("../models/refs.js");
+  const ref = parseModelRef(text);
+  if (ref.scheme !== "hf") {
+    throw new UsageError(
+      `${text} is a cozy: ref; the worker pulls those from orchestrator-resolved URLs, so only hf: refs can be pulled or removed here`,
+    );
+  }
+  return ref;
+}
+
+/** A ref given as is (`hf:...`), or a key looked up in `<dir>/cozy.toml`. */
+async function modelSpecFor(model: string, dir: string, dtype: string | undefined): Promise<ModelSpec> {
+  const { DTYPES, DEFAULT_DTYPES, parseCozyConfig } = await import("../config/cozy-toml.js");
+  if (/^hf:/i.test(model.trim())) {
+    await parseRef(model);
+    let dtypes = [...DEFAULT_DTYPES];
+    if (dtype !== undefined) {
+      const items = dtype
+        .split(",")
+        .map((item) => item.trim().toLowerCase())
+        .filter(Boolean);
+      const unknown = items.filter((item) => !(DTYPES as readonly string[]).includes(item));
+      if (items.length === 0 || unknown.length > 0) {
+        throw new UsageError(`--dtype ${JSON.stringify(dtype)}: known dtypes are ${DTYPES.join(", ")}`);
+      }
+      dtypes = items as typeof dtypes;
+    }
+    return { ref: model.trim(), dtypes };
+  }
+  if (/^cozy:/i.test(model.trim())) await parseRef(model);
+  const file = join(resolve(dir), "cozy.toml");
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    throw new UsageError(
+      `"${model}" is not an hf: ref, and there is no ${file} to look it up in as a model key ` +
+        "(write hf:owner/repo, or pass the project folder)",
+    );
+  }
+  const { GEN_WORKER_VERSION } = await import("../version.js");
+  const config = parseCozyConfig(text, file, { packageVersion: GEN_WORKER_VERSION });
+  const spec =
+    config.models[model] ??
+    Object.values(config.endpoints).find((models) => models[model] !== undefined)?.[model];
+  if (spec === undefined) {
+    const keys = Object.keys(config.models);
+    throw new UsageError(
+      `no model "${model}" in ${file}; its [models] keys: ${keys.length > 0 ? keys.join(", ") : "none"}`,
+    );
+  }
+  if (dtype !== undefined)
+    throw new UsageError("--dtype applies to a ref given as is; cozy.toml sets the key's dtypes");
+  if (!/^hf:/i.test(spec.ref)) await parseRef(spec.ref);
+  return spec;
+}
+
+/** One stderr line per file when it is done, and every ~10% of a large file on a terminal. */
+function progressPrinter(
+  out: Output,
+  formatBytes: (bytes: number) => string,
+): (progress: FileProgress) => void {
+  const shown = new Map<string, number>();
+  const tty = process.stderr.isTTY === true;
+  return (progress) => {
+    const position = `[${progress.index}/${progress.count}]`;
+    if (progress.done) {
+      out.info(`${position} ${progress.path} ${formatBytes(progress.bytes)} done`);
+      return;
+    }
+    if (!tty || progress.total === undefined || progress.total < 50_000_000) return;
+    const tenth = Math.floor((progress.bytes / progress.total) * 10);
+    if ((shown.get(progress.path) ?? -1) >= tenth) return;
+    shown.set(progress.path, tenth);
+    out.info(`${position} ${progress.path} ${formatBytes(progress.bytes)} / ${formatBytes(progress.total)}`);
+  };
+}
+
+function formatTable(rows: SnapshotInfo[], formatBytes: (bytes: number) => string): string {
+  const table = [
+    ["REF", "COMMIT", "FILES", "SIZE", "LAST USED"],
+    ...rows.map((info) => [
+      `hf:${info.repo}${info.revision === info.commit ? "" : `@${info.revision}`}`,
+      info.commit.slice(0, 12),
+      String(info.files),
+      formatBytes(info.bytes),
+      info.lastUsed.toISOString().replace("T", " ").slice(0, 19),
+    ]),
+  ];
+  const widths =
+    table[0]?.map((_, column) => Math.max(...table.map((row) => (row[column] ?? "").length))) ?? [];
+  return `${table
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n")}\n`;
+}
