@@ -7,6 +7,7 @@ import { createBLAKE3, type IHasher } from "hash-wasm";
 import pRetry from "p-retry";
 import { type Dispatcher, getGlobalDispatcher, interceptors, request } from "undici";
 import { AuthError } from "../runtime/errors.js";
+import { transientNetworkCode } from "../runtime/files/io-errors.js";
 
 export interface DownloadFileOptions {
   /** Bytes the file must have; also bounds the transfer. */
@@ -79,23 +80,6 @@ export class DownloadIntegrityError extends DownloadError {
 
 const FLUSH_BYTES = 1024 * 1024;
 const MAX_RETRY_AFTER_MS = 60_000;
-const RETRYABLE_CODES = new Set([
-  "ECONNRESET",
-  "ECONNREFUSED",
-  "ECONNABORTED",
-  "EPIPE",
-  "ETIMEDOUT",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENETDOWN",
-  "EAI_AGAIN",
-  "UND_ERR_SOCKET",
-  "UND_ERR_CLOSED",
-  "UND_ERR_CONNECT_TIMEOUT",
-  "UND_ERR_HEADERS_TIMEOUT",
-  "UND_ERR_BODY_TIMEOUT",
-  "UND_ERR_RES_CONTENT_LENGTH_MISMATCH",
-]);
 
 /**
  * Downloads `url` to `dest` through `<dest>.part`: resumes an existing part with `Range` (a server
@@ -380,8 +364,8 @@ class Transfer {
     const signal = this.options.signal;
     if (signal?.aborted) return signal.reason;
     if (error instanceof DownloadError || error instanceof AuthError) return error;
-    const code = errorCode(error);
-    if (code !== undefined && RETRYABLE_CODES.has(code)) {
+    const code = transientNetworkCode(error);
+    if (code !== undefined) {
       const reason = error instanceof Error ? error.message : String(error);
       return new DownloadError(
         `download of ${this.shownUrl} failed: ${reason} (${code})`,
@@ -399,15 +383,6 @@ class Transfer {
 
 function isRetryable(error: unknown): boolean {
   return error instanceof DownloadError && error.retryable;
-}
-
-function errorCode(error: unknown): string | undefined {
-  for (let current = error, depth = 0; current instanceof Error && depth < 4; depth += 1) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === "string" && RETRYABLE_CODES.has(code)) return code;
-    current = current.cause;
-  }
-  return undefined;
 }
 
 async function fileSize(path: string): Promise<number> {

@@ -23,12 +23,17 @@ const DISK_FULL_CODES = new Set(["ENOSPC", "EDQUOT"]);
 
 /** Whether an error is a network failure that may pass on a later attempt. */
 export function isTransientNetworkError(error: unknown): boolean {
+  return transientNetworkCode(error) !== undefined;
+}
+
+/** The code of a transient network failure (`ECONNRESET`, `UND_ERR_SOCKET`...), looking through causes. */
+export function transientNetworkCode(error: unknown): string | undefined {
   for (let current = error, depth = 0; current instanceof Error && depth < 4; depth++) {
     const code = (current as { code?: unknown }).code;
-    if (typeof code === "string" && TRANSIENT_CODES.has(code)) return true;
+    if (typeof code === "string" && TRANSIENT_CODES.has(code)) return code;
     current = current.cause;
   }
-  return false;
+  return undefined;
 }
 
 /** A full disk is the worker's resource problem, not the input's. */
