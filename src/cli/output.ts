@@ -35,8 +35,9 @@ export function terminalOutput(): Output {
 }
 
 const LOG_FLUSH_MS = 100;
+const MAX_BATCH_LINES = 200;
 
-/** Lines are gathered and written every 100 ms: one write instead of thousands under load. */
+/** Lines are gathered and written every 100 ms (or every 200 lines): few writes under load. */
 class BatchedLines {
   private pending: string[] = [];
 
@@ -47,6 +48,8 @@ class BatchedLines {
   add(line: string): void {
     if (this.pending.length === 0) setTimeout(() => this.flush(), LOG_FLUSH_MS).unref();
     this.pending.push(line);
+    // Writes to a pipe are synchronous: keep each one well under the pipe's 64 KiB buffer.
+    if (this.pending.length >= MAX_BATCH_LINES) this.flush();
   }
 
   flush(): void {
