@@ -21,31 +21,10 @@ import { describe, expect, it } from "vitest";
 import { prettyJson } from "../src/discovery/canonical-json.js";
 import { discover } from "../src/discovery/discover.js";
 import { DiscoveryError, formatProblem, type Problem } from "../src/discovery/problems.js";
+import { REFERENCE_FUNCTION_KEYS } from "./support/reference-manifest.js";
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
 const UPDATE = process.env.UPDATE_FIXTURES === "1";
-
-/** The per-function keys of the reference manifest, in its order (reference-behaviour 3.3). */
-const REFERENCE_FUNCTION_KEYS = [
-  "name",
-  "endpoint_name",
-  "module",
-  "resources",
-  "payload_type",
-  "payload_schema_sha256",
-  "input_schema",
-  "output_mode",
-  "output_type",
-  "output_schema_sha256",
-  "output_schema",
-  "incremental_output",
-  "injection_json",
-  "required_models",
-  "payload_repo_selectors",
-  "delta_type",
-  "delta_schema_sha256",
-  "delta_output_schema",
-];
 
 const fixtureNames = readdirSync(FIXTURES, { withFileTypes: true })
   .filter((entry) => entry.isDirectory())
@@ -59,10 +38,7 @@ type Outcome =
 /** A problem as the CLI prints it, with paths made relative to the fixture folder. */
 function formatFixtureProblem(problem: Problem, dir: string): string {
   const file = isAbsolute(problem.file) ? relative(dir, problem.file).split(sep).join("/") : problem.file;
-  const fromCwd = relative(process.cwd(), dir);
-  let message = problem.message;
-  if (fromCwd !== "") message = message.replaceAll(`${fromCwd}${sep}`, "");
-  message = message.replaceAll(`${dir}${sep}`, "").replaceAll(dir, "<fixture>");
+  const message = problem.message.replaceAll(`${dir}${sep}`, "").replaceAll(dir, "<fixture>");
   return formatProblem({ ...problem, file, message });
 }
 

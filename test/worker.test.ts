@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SchedulerServer } from "../src/transport/scheduler-server.js";
+import { type ReceivedMessage, SchedulerServer } from "../src/transport/scheduler-server.js";
 import { REPO_ROOT } from "./support/runner-process.js";
 import {
   decodeOutput,
@@ -28,9 +28,17 @@ describe("cozy-worker serve against a scheduler on loopback", () => {
     await scheduler?.stop();
   });
 
-  it("registers honestly: functions, schemas, limits, bearer token (never logged)", () => {
+  it("registers honestly: functions, schemas, limits, bearer token (never logged)", async () => {
     const connected = scheduler.worker;
     expect(connected?.connection.authorization).toBe("Bearer test-jwt");
+    // The log reaches us through a pipe, possibly after the registration: wait for it.
+    for (
+      let waited = 0;
+      !worker.stderr().includes("connecting to the scheduler") && waited < 5_000;
+      waited += 50
+    ) {
+      await new Promise((done) => setTimeout(done, 50));
+    }
     expect(worker.stderr()).toContain("connecting to the scheduler");
     expect(worker.stderr()).not.toContain("test-jwt");
     const resources = connected?.registration.resources;
@@ -123,10 +131,11 @@ describe("cozy-worker serve against a scheduler on loopback", () => {
   });
 
   it("answers a repeated run_request with the same result instead of running twice", async () => {
+    const isRepeatResult = (r: ReceivedMessage) => r.message.run_result?.run_id === "grpc-repeat";
     sendRun(scheduler, "grpc-repeat", "echo", { text: "once" });
-    await resultOf(scheduler, "grpc-repeat");
+    const first = await scheduler.waitFor(isRepeatResult, 10_000);
     sendRun(scheduler, "grpc-repeat", "echo", { text: "once" });
-    await scheduler.waitFor((r) => r.message.run_result?.run_id === "grpc-repeat" && r !== undefined, 5_000);
+    await scheduler.waitFor((r) => isRepeatResult(r) && r !== first, 5_000);
     await new Promise((done) => setTimeout(done, 300));
     const results = scheduler.received.filter((r) => r.message.run_result?.run_id === "grpc-repeat");
     expect(results).toHaveLength(2);

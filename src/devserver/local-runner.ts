@@ -61,10 +61,11 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
     watcher = watchSources(dir, async () => {
       try {
         const next = await loadExecutor(dir, outputsDir);
-        const previous = current;
         current = next;
         executors.add(next);
-        if (previous.inFlight === 0) executors.delete(previous);
+        // Older executors are kept only while runs started on them are still in flight.
+        for (const executor of executors)
+          if (executor !== next && executor.inFlight === 0) executors.delete(executor);
         options.log.info(`reloaded: ${next.functionNames().join(", ") || "no functions"}`);
       } catch (error) {
         options.log.error(`reload failed, still serving the previous code:\n${(error as Error).message}`);

@@ -7,8 +7,9 @@ import { findHandlers, type Handler } from "./handlers.js";
 import { checkInjections, keyspaceFor } from "./keyspace.js";
 import type { Manifest, ManifestFunction, TypeLocation } from "./manifest.js";
 import { DiscoveryError, type Problem, problemAt } from "./problems.js";
-import { createTenantProgram, SDK_ENTRY } from "./program.js";
+import { createTenantProgram } from "./program.js";
 import { type Schema, SchemaBuilder } from "./schema-builder.js";
+import { isSdkFile } from "./sdk-types.js";
 
 export interface DiscoveryResult {
   manifest: Manifest;
@@ -121,9 +122,7 @@ function describeType(
 }
 
 function typeModule(config: CozyConfig, file: string): string {
-  return file.startsWith(SDK_ENTRY.slice(0, SDK_ENTRY.lastIndexOf("/") + 1))
-    ? "gen-worker"
-    : projectPath(config, file);
+  return isSdkFile(file) ? "gen-worker" : projectPath(config, file);
 }
 
 function checkEndpointCollisions(

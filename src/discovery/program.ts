@@ -1,18 +1,11 @@
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { Project, ts } from "ts-morph";
+import { ownEntry } from "../own-files.js";
 
 /**
  * The file that declares gen-worker's public types: the built `index.d.ts` next to this module
  * when running from dist/, or `index.ts` when running from source (tests).
  */
-export const SDK_ENTRY = locateSdkEntry();
-
-function locateSdkEntry(): string {
-  const declarations = fileURLToPath(new URL("../index.d.ts", import.meta.url));
-  if (existsSync(declarations)) return declarations;
-  return fileURLToPath(new URL("../index.ts", import.meta.url));
-}
+export const SDK_ENTRY = ownEntry("index.d.ts");
 
 /**
  * A TypeScript program holding the tenant's entry module and what it imports, nothing more.

@@ -15,7 +15,12 @@ export function isSdkSymbol(
   if (!symbol) return false;
   const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
   if (target.getName() !== name) return false;
-  return (target.getDeclarations() ?? []).some((decl) => decl.getSourceFile().fileName.startsWith(SDK_DIR));
+  return (target.getDeclarations() ?? []).some((decl) => isSdkFile(decl.getSourceFile().fileName));
+}
+
+/** Whether a source file is one of gen-worker's own (its public types and what they import). */
+export function isSdkFile(fileName: string): boolean {
+  return fileName.startsWith(SDK_DIR);
 }
 
 /** Whether a type is (an instantiation of) the named gen-worker type. */

@@ -107,6 +107,11 @@ export class Executor {
     return this.functions.has(functionName);
   }
 
+  /** Whether a run with this id is in flight. */
+  isRunning(runId: string): boolean {
+    return this.active.has(runId);
+  }
+
   get inFlight(): number {
     return this.active.size;
   }

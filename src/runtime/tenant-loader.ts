@@ -1,18 +1,12 @@
-import { existsSync } from "node:fs";
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import { build, type Plugin } from "esbuild";
+import { ownEntry } from "../own-files.js";
 import type { HandlerTable } from "./executor.js";
 
 /** gen-worker's own entry, so tenant code shares this process's error classes (instanceof works). */
-const SDK_RUNTIME_ENTRY = locateRuntimeEntry();
-
-function locateRuntimeEntry(): string {
-  const built = fileURLToPath(new URL("../index.js", import.meta.url));
-  const entry = existsSync(built) ? built : fileURLToPath(new URL("../index.ts", import.meta.url));
-  return pathToFileURL(entry).href;
-}
+const SDK_RUNTIME_ENTRY = pathToFileURL(ownEntry("index.js")).href;
 
 export class TenantBuildError extends Error {
   constructor(readonly problems: string[]) {

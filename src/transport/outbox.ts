@@ -13,7 +13,6 @@ export interface OutboxEntry<T> {
  */
 export class Outbox<T> {
   private readonly queue: OutboxEntry<T>[] = [];
-  private dropped = 0;
   private waiters: (() => void)[] = [];
 
   constructor(private readonly limit: number) {}
@@ -22,19 +21,11 @@ export class Outbox<T> {
     return this.queue.length;
   }
 
-  /** How many droppable messages were discarded to stay under the limit. */
-  get droppedCount(): number {
-    return this.dropped;
-  }
-
   push(entry: OutboxEntry<T>): void {
     this.queue.push(entry);
     if (this.limit > 0 && this.queue.length > this.limit) {
-      const index = this.queue.findIndex((entry) => entry.droppable);
-      if (index >= 0) {
-        this.queue.splice(index, 1);
-        this.dropped++;
-      }
+      const index = this.queue.findIndex((queued) => queued.droppable);
+      if (index >= 0) this.queue.splice(index, 1);
     }
     this.wake();
   }
@@ -50,9 +41,7 @@ export class Outbox<T> {
   }
 
   take(): OutboxEntry<T> | undefined {
-    const entry = this.queue.shift();
-    if (this.queue.length === 0) this.wakeEmpty();
-    return entry;
+    return this.queue.shift();
   }
 
   /** Resolves when something is queued (at once if something already is). */
@@ -61,23 +50,9 @@ export class Outbox<T> {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
-  private emptyWaiters: (() => void)[] = [];
-
-  /** Resolves when the queue is empty (at once if it is). */
-  whenEmpty(): Promise<void> {
-    if (this.queue.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.emptyWaiters.push(resolve));
-  }
-
   private wake(): void {
     const waiters = this.waiters;
     this.waiters = [];
-    for (const resolve of waiters) resolve();
-  }
-
-  private wakeEmpty(): void {
-    const waiters = this.emptyWaiters;
-    this.emptyWaiters = [];
     for (const resolve of waiters) resolve();
   }
 }

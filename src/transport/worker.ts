@@ -39,7 +39,6 @@ const RECENT_RESULTS = 1000;
 export class Worker {
   private readonly executor: Executor;
   private readonly connection: SchedulerConnection;
-  private readonly running = new Set<string>();
   private readonly recentResults = new Map<string, WorkerSchedulerMessage>();
   private token: string;
   /** The scheduler's per-release model keyspace and presigned URLs, kept for model loading. */
@@ -166,7 +165,7 @@ export class Worker {
       }
       return;
     }
-    if (this.running.has(runId)) {
+    if (this.executor.isRunning(runId)) {
       this.options.log.warn(
         { runId },
         "run_request for a run already in flight: its result will follow once",
@@ -193,11 +192,7 @@ export class Worker {
       fileToken: request.file_token,
       requiredModels: request.required_variant_refs.map(canonicalizeModelRef),
     };
-    this.running.add(runId);
-    void this.executor.run(task).then((result) => {
-      this.running.delete(runId);
-      this.deliver(runId, resultMessage(result));
-    });
+    void this.executor.run(task).then((result) => this.deliver(runId, resultMessage(result)));
   }
 
   private deliver(runId: string, message: WorkerSchedulerMessage): void {
