@@ -54,11 +54,12 @@ export function generateLargeProject(dir, { files = 200, handlers = 50 } = {}) {
   writeFileSync(join(dir, "src/main.ts"), `${exports.join("\n")}\n`);
 }
 
-function timeDiscover(dir) {
+/** Wall time of a Node process with these arguments: median, min and max of RUNS runs. */
+function timeNode(args) {
   const samples = [];
   for (let i = 0; i < RUNS; i++) {
     const start = process.hrtime.bigint();
-    execFileSync(process.execPath, [cli, "discover", dir], { stdio: ["ignore", "ignore", "inherit"] });
+    execFileSync(process.execPath, args, { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
     samples.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
   samples.sort((a, b) => a - b);
@@ -68,9 +69,17 @@ function timeDiscover(dir) {
 export function benchDiscovery() {
   const large = join(root, "bench/.work/large");
   generateLargeProject(large);
-  const rows = [
-    { project: "examples/hello (1 file, 3 handlers)", ...timeDiscover(join(root, "examples/hello")) },
-    { project: "generated (200 files, 50 handlers)", ...timeDiscover(large) },
+  return [
+    {
+      project: "examples/hello (1 file, 3 handlers)",
+      ...timeNode([cli, "discover", join(root, "examples/hello")]),
+    },
+    { project: "generated (200 files, 50 handlers)", ...timeNode([cli, "discover", large]) },
+    // What every discovery pays before reading a file: Node itself, then loading ts-morph.
+    { project: "baseline: node -e 0", ...timeNode(["-e", "0"]) },
+    {
+      project: "baseline: node importing ts-morph",
+      ...timeNode(["--input-type=module", "-e", 'await import("ts-morph")']),
+    },
   ];
-  return rows;
 }

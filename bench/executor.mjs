@@ -49,8 +49,13 @@ async function measure(fn) {
   return { p50: percentile(samples, 0.5), p99: percentile(samples, 0.99) };
 }
 
+/** An executor with one trivial `ping` function, as the benchmarks use it. */
+export function createBenchExecutor() {
+  return new Executor({ manifest, handlers: { ping }, settings: runtimeSettingsFromEnv({}) });
+}
+
 export async function benchExecutor() {
-  const executor = new Executor({ manifest, handlers: { ping }, settings: runtimeSettingsFromEnv({}) });
+  const executor = createBenchExecutor();
   const direct = await measure((i) => ping({}, { n: i }));
   const viaExecutor = await measure((i) =>
     executor.run({ runId: `r${i}`, functionName: "ping", payload: { n: i }, payloadBytes: 8 }),

@@ -35,7 +35,7 @@ const runner = await benchRunner();
 console.log(
   "| server | req/s | p50 ms | p99 ms | server CPU µs/request | errors |\n|---|---|---|---|---|---|",
 );
-for (const r of [runner.bare, runner.runner, runner.wait]) {
+for (const r of [runner.bare, runner.executor, runner.runner, runner.wait]) {
   console.log(
     `| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.cpuUsPerRequest.toFixed(1)} | ${r.errors} |`,
   );

@@ -1,6 +1,7 @@
 // Dev runner throughput: a trivial endpoint over keep-alive HTTP with 16 concurrent clients, next
-// to a bare node:http server returning the same JSON, both measured in this run; then an endpoint
-// that awaits 100 ms (ideal: 16 clients / 0.1 s = 160 requests per second).
+// to a bare node:http server returning the same JSON and to the same server calling the executor
+// first, all measured in this run; then an endpoint that awaits 100 ms (ideal: 16 clients / 0.1 s
+// = 160 requests per second).
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -91,12 +92,15 @@ export async function benchRunner() {
       body: '{"n":1}',
       headers: { "content-type": "application/json" },
     }).then((r) => r.text());
-    const bare = await startProcess([
-      "-e",
-      `const body = ${JSON.stringify(sample)}; require("node:http").createServer((req, res) => { req.resume(); req.on("end", () => { res.writeHead(200, {"content-type": "application/json", "content-length": Buffer.byteLength(body)}); res.end(body); }); }).listen(0, "127.0.0.1", function () { console.log("http://127.0.0.1:" + this.address().port); });`,
-    ]);
+    const fixedJson = join(root, "bench/servers/fixed-json.mjs");
+    const bare = await startProcess([fixedJson], { BODY: sample });
+    const withExecutor = await startProcess([fixedJson, "--executor"], { BODY: sample });
     try {
       const bareResult = row("bare node:http, same JSON", await measured(bare, "/", '{"n":1}'));
+      const executorResult = row(
+        "bare node:http calling the executor, same JSON",
+        await measured(withExecutor, "/", '{"n":1}'),
+      );
       const runnerResult = row(
         "dev runner, trivial endpoint",
         await measured(runner, "/v1/run/ping", '{"n":1}'),
@@ -107,12 +111,14 @@ export async function benchRunner() {
       );
       return {
         bare: bareResult,
+        executor: executorResult,
         runner: runnerResult,
         wait: waitResult,
         ratio: runnerResult.rps / bareResult.rps,
       };
     } finally {
       bare.stop();
+      withExecutor.stop();
     }
   } finally {
     runner.stop();
