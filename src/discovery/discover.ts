@@ -112,8 +112,15 @@ function describeType(
   config: CozyConfig,
 ): { schema: Schema; location: TypeLocation | undefined } {
   const builder = new SchemaBuilder(options);
-  const { schema, typeName } = builder.root(type, { node, path: fallbackName }, fallbackName);
+  const { schema, typeName, synthesized } = builder.root(type, { node, path: fallbackName }, fallbackName);
   if (typeName === undefined) return { schema, location: undefined };
+  // A name made up for an anonymous type (say `Record<string, never>`) lives with the handler,
+  // not in whatever file declares the type it was made from.
+  if (synthesized)
+    return {
+      schema,
+      location: { module: projectPath(config, node.getSourceFile().fileName), qualname: typeName },
+    };
   const declaration = (type.aliasSymbol ?? type.getSymbol())?.getDeclarations()?.[0];
   const file = declaration?.getSourceFile().fileName;
   const module =

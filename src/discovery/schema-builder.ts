@@ -70,10 +70,15 @@ export class SchemaBuilder {
    * The root schema of a payload, output or delta type. An anonymous object type is named
    * `fallbackName` so that every object root has the reference's `{$ref, $defs}` shape.
    */
-  root(type: ts.Type, site: Site, fallbackName: string): { schema: Schema; typeName: string | undefined } {
+  root(
+    type: ts.Type,
+    site: Site,
+    fallbackName: string,
+  ): { schema: Schema; typeName: string | undefined; synthesized: boolean } {
     let body: Schema;
     let typeName = this.nameOf(type);
-    if (typeName === undefined && this.isPlainObject(type)) {
+    const synthesized = typeName === undefined && this.isPlainObject(type);
+    if (synthesized) {
       typeName = this.uniqueName(fallbackName);
       body = this.defineNamed(type, typeName, site);
     } else {
@@ -82,7 +87,7 @@ export class SchemaBuilder {
     const schema: Schema = { $schema: DRAFT_2020_12, ...body };
     if (this.defs.size > 0) schema.$defs = Object.fromEntries(this.defs);
     this.checkDefaults(schema.$defs);
-    return { schema, typeName };
+    return { schema, typeName, synthesized };
   }
 
   /** A `@default` the property's own schema rejects would be applied to every run: refuse it. */
