@@ -12,12 +12,8 @@ export interface DevServerOptions {
   executor(): Executor | undefined;
   /** Told about every finished run, for the access log. */
   onRunDone?(result: RunResult, status: number): void;
-}
-
-interface WireEvent {
-  run_id: string;
-  event_type: string;
-  payload: Record<string, unknown>;
+  /** The model cache's state for `/v1/status` (loaded, on disk, pinned, memory). */
+  modelCache?(): Record<string, unknown>;
 }
 
 /**
@@ -47,7 +43,8 @@ async function route(req: IncomingMessage, res: ServerResponse, options: DevServ
   if (req.method === "GET" && pathname === "/health") return health(res, executor);
   if (req.method === "GET" && pathname === "/v1/status") {
     if (!executor) return sendJson(res, 503, { ok: false, status: "starting" });
-    return sendJson(res, 200, { ok: true, functions: executor.functionNames(), model_cache: {} });
+    const modelCache = options.modelCache?.() ?? {};
+    return sendJson(res, 200, { ok: true, functions: executor.functionNames(), model_cache: modelCache });
   }
   if (parts[0] === "v1" && parts[1] === "run" && parts.length === 3) {
     if (req.method !== "POST") return methodNotAllowed(res, "POST");
@@ -99,42 +96,44 @@ async function runEndpoint(
     });
   }
   const stream = (req.headers.accept ?? "").includes("text/event-stream");
-  const events: WireEvent[] = [];
+  // Each event is serialized once, as it arrives; the body is then joined from the pieces.
+  const events: string[] = [];
   let finished = false;
   res.on("close", () => {
     if (!finished) executor.cancel(task.runId, "the client disconnected");
   });
   if (stream) startEventStream(res);
+  const runIdJson = JSON.stringify(task.runId);
   const onEvent = (event: RunEvent) => {
-    const wire = { run_id: event.runId, event_type: event.type, payload: event.payload };
-    if (stream) writeEvent(res, event.type, wire);
-    else events.push(wire);
+    const json = `{"run_id":${runIdJson},"event_type":${JSON.stringify(event.type)},"payload":${JSON.stringify(event.payload)}}`;
+    if (stream) res.write(`event: ${event.type}\ndata: ${json}\n\n`);
+    else events.push(json);
   };
   const result = await executor.run(task, onEvent);
   finished = true;
-  const body = responseBody(result, events);
+  const body = responseJson(result, events);
   const { status, retryAfterS } = httpStatusOf(result);
   options.onRunDone?.(result, stream ? 200 : status);
   if (stream) {
-    writeEvent(res, "result", body);
-    res.end();
+    res.end(`event: result\ndata: ${body}\n\n`);
     return;
   }
   if (retryAfterS !== undefined) res.setHeader("Retry-After", String(retryAfterS));
-  sendJson(res, status, body);
+  sendJsonText(res, status, body);
 }
 
-function responseBody(result: RunResult, events: WireEvent[]): Record<string, unknown> {
-  return {
+/** The reference's response body, as JSON text around the already-serialized events. */
+function responseJson(result: RunResult, events: string[]): string {
+  const head = JSON.stringify({
     run_id: result.runId,
     success: result.success,
     output: result.output,
     error_type: result.errorType,
     safe_message: result.safeMessage,
     error_message: result.errorMessage,
-    events,
-    timing_ms: { total_ms: Math.round(result.totalMs * 1000) / 1000 },
-  };
+  });
+  const totalMs = Math.round(result.totalMs * 1000) / 1000;
+  return `${head.slice(0, -1)},"events":[${events.join(",")}],"timing_ms":{"total_ms":${totalMs}}}`;
 }
 
 function startEventStream(res: ServerResponse): void {
@@ -144,10 +143,6 @@ function startEventStream(res: ServerResponse): void {
     connection: "keep-alive",
   });
   res.flushHeaders();
-}
-
-function writeEvent(res: ServerResponse, type: string, data: unknown): void {
-  res.write(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
 }
 
 function readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> {
@@ -191,11 +186,14 @@ function methodNotAllowed(res: ServerResponse, allowed: string): void {
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  sendJsonText(res, status, JSON.stringify(body));
+}
+
+function sendJsonText(res: ServerResponse, status: number, json: string): void {
   if (res.headersSent) {
     res.end();
     return;
   }
-  const json = JSON.stringify(body);
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(json) });
   res.end(json);
 }
