@@ -5,6 +5,8 @@
  * live in a module with no dependencies.
  */
 
+import type { InferenceSession } from "onnxruntime-node";
+
 export {
   AuthError,
   CanceledError,
@@ -86,15 +88,30 @@ export interface ActionContext {
 /**
  * A model injected into a handler, fixed by its key in cozy.toml `[models]`
  * (or `[endpoints.<endpoint>.models]`): `det: Model<"ocr-det">`.
+ *
+ * Before the handler runs, the model's files are on local disk and one ONNX Runtime session per
+ * `.onnx` graph is loaded. The model stays loaded (pinned) until the run ends, so the sessions are
+ * safe to use for the whole run; keep no reference to them after it.
  */
 export interface Model<K extends string = string> {
   /** The key from cozy.toml. */
   readonly key: K;
-  /** The canonical model ref the key resolved to, such as `hf:owner/repo@rev`. */
+  /** The canonical model ref the key resolved to, such as `hf:owner/repo` or `hf:owner/repo@rev`. */
   readonly ref: string;
-  /** The local folder holding the model's files. */
+  /** The local folder holding the model's files (a snapshot of the repo at one commit). */
   readonly path: string;
-  /** The absolute path of a file of the model, given relative to its folder. */
+  /**
+   * The primary graph's session: the only graph; else the one whose base name is `model`
+   * (`model.onnx`, `onnx/model.onnx`) when exactly one is; else the first by sorted graph name.
+   */
+  readonly session: InferenceSession;
+  /**
+   * Every graph's session, by graph name: the `.onnx` file's path inside the model folder without
+   * `.onnx` and without its dtype suffix, e.g. `onnx/model` for `onnx/model_fp16.onnx`, or
+   * `text_encoder/model`. There are no short aliases: a base name alone can be ambiguous.
+   */
+  readonly sessions: Readonly<Record<string, InferenceSession>>;
+  /** The absolute path of a file of the model, given relative to its folder; `..` is refused. */
   file(relativePath: string): string;
 }
 

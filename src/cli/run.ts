@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { EnvironmentError } from "../config/environment.js";
 import { DiscoveryError } from "../discovery/problems.js";
 import { formatProblem } from "../problems.js";
 import { installCrashGuards } from "./crash-guards.js";
@@ -38,7 +39,10 @@ Routes:
   POST /v1/run/{endpoint}        run (JSON body: the payload, or {"payload": ..., "timeout_ms": ...});
                                  send Accept: text/event-stream for live events
   POST /v1/runs/{run_id}/cancel  cancel a run in flight
-  GET  /v1/status, GET /health
+  GET  /v1/status (functions, loaded and cached models), GET /health
+
+Models that handlers inject are downloaded into WORKER_MODEL_CACHE_DIR (default /tmp/cozy/models)
+from HF_ENDPOINT (HF_TOKEN for private repos) and loaded on WORKER_ORT_PROVIDERS; see docs/models.md.
 
 Examples:
   $ cozy-worker run --local examples/hello --watch
@@ -88,7 +92,7 @@ async function reportLoadFailure(error: unknown, out: Output): Promise<boolean> 
     for (const problem of error.problems) out.error(formatProblem(problem));
     return true;
   }
-  if (error instanceof TenantBuildError) {
+  if (error instanceof TenantBuildError || error instanceof EnvironmentError) {
     for (const problem of error.problems) out.error(problem);
     return true;
   }

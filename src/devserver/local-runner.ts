@@ -4,9 +4,13 @@ import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import { runtimeSettingsFromEnv } from "../config/environment.js";
 import { discover } from "../discovery/discover.js";
+import type { ModelHost } from "../models/model-host.js";
+import type { SessionLog } from "../models/sessions/execution-providers.js";
+import type { RunEvent } from "../runtime/events.js";
 import type { RunResult } from "../runtime/executor.js";
 import { Executor } from "../runtime/executor.js";
 import { loadTenantModule } from "../runtime/tenant-loader.js";
+import { readMachineInfo } from "../transport/machine-info.js";
 import { createDevServer } from "./server.js";
 
 export interface ListenAddress {
@@ -46,11 +50,44 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
   const dir = resolve(options.dir);
   const outputsDir = resolve(options.outputsDir);
   const executors = new Set<Executor>();
-  let current = await loadExecutor(dir, outputsDir);
+  // Made on first need: a project without models does not pay for loading ONNX Runtime.
+  let models: Promise<ModelHost> | undefined;
+  const modelHost = () => {
+    models ??= Promise.all([import("../models/model-host.js"), readMachineInfo(process.env)]).then(
+      ([{ createModelHost }, machine]) =>
+        createModelHost({
+          env: process.env,
+          machine,
+          log: sessionLog(options.log),
+          onEvent: (event) => logModelEvent(event, options.log),
+        }),
+    );
+    return models;
+  };
+  let loadedHost: ModelHost | undefined;
+  const loadExecutor = async () => {
+    const { manifest } = await discover(dir);
+    const handlers = await loadTenantModule(dir, resolve(dir, manifest.runtime.main));
+    if (manifest.functions.some((fn) => fn.injection_json.length > 0)) {
+      loadedHost = await modelHost();
+      loadedHost.setManifest(manifest);
+      void loadedHost.refreshDiskInventory();
+    }
+    const settings = runtimeSettingsFromEnv();
+    return new Executor({
+      manifest,
+      handlers,
+      settings,
+      outputsDir,
+      ...(loadedHost ? { models: loadedHost } : {}),
+    });
+  };
+  let current = await loadExecutor();
   executors.add(current);
   const server = createDevServer({
     executor: () => current,
     onRunDone: (result, status) => options.log.logLine(accessLine(result, status)),
+    modelCache: () => loadedHost?.stats() ?? {},
   });
   await listen(server, options.listen);
   const address = server.address() as AddressInfo;
@@ -60,7 +97,7 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
   if (options.watch) {
     watcher = watchSources(dir, async () => {
       try {
-        const next = await loadExecutor(dir, outputsDir);
+        const next = await loadExecutor();
         current = next;
         executors.add(next);
         // Older executors are kept only while runs started on them are still in flight.
@@ -83,14 +120,26 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
       await Promise.all([...executors].map((executor) => executor.drain(options.drainTimeoutMs)));
       server.closeAllConnections();
       await closed;
+      await loadedHost?.close();
     },
   };
 }
 
-async function loadExecutor(dir: string, outputsDir: string): Promise<Executor> {
-  const { manifest } = await discover(dir);
-  const handlers = await loadTenantModule(dir, resolve(dir, manifest.runtime.main));
-  return new Executor({ manifest, handlers, settings: runtimeSettingsFromEnv(), outputsDir });
+/** Session and cache logs as plain lines (the host logs pino-style: fields, then the message). */
+function sessionLog(log: LocalRunnerOptions["log"]): SessionLog {
+  const line = (write: (message: string) => void) =>
+    ((fields: unknown, message?: string) =>
+      write(typeof fields === "string" ? fields : (message ?? ""))) as SessionLog["info"];
+  return { info: line((m) => log.info(m)), warn: line((m) => log.warn(m)) };
+}
+
+function logModelEvent(event: RunEvent, log: LocalRunnerOptions["log"]): void {
+  const { model_id: model, duration_ms: ms, cached } = event.payload;
+  if (event.type === "model.download.started") log.info(`downloading ${model} ...`);
+  else if (event.type === "model.download.completed" && cached === false)
+    log.info(`downloaded ${model} in ${ms} ms`);
+  else if (event.type === "model.download.failed")
+    log.warn(`download of ${model} failed (${event.payload.error_type})`);
 }
 
 function watchSources(dir: string, reload: () => Promise<void>): FSWatcher {

@@ -258,6 +258,26 @@ function selectByRules(
   return { chosen, graphs: graphs.sort((a, b) => compareText(a.graph, b.graph)) };
 }
 
+/**
+ * The ONNX graphs among a snapshot's files (paths relative to it): one variant per graph, the first of
+ * `dtypes` that exists, else the first by label (a snapshot chosen by `files` globs may hold any), with
+ * its external data. Sorted by graph name; a snapshot without `.onnx` files has none.
+ */
+export function onnxGraphsOf(
+  paths: readonly string[],
+  dtypes: readonly Dtype[],
+): Omit<SelectedGraph, "dtype">[] {
+  const inFolder = groupByFolder(paths);
+  return graphFamilies(paths.filter((path) => path.endsWith(".onnx"))).map((family) => {
+    const variant = pickVariant(family, dtypes) ?? (family.variants[0] as GraphVariant);
+    return {
+      graph: family.graph,
+      file: variant.path,
+      externalData: externalDataOf(variant.path, inFolder.get(family.dir) ?? []),
+    };
+  });
+}
+
 function inComponent(path: string, component: string): boolean {
   return component === "." ? !path.includes("/") : path.startsWith(`${component}/`);
 }

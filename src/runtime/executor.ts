@@ -8,6 +8,7 @@ import { type EventSink, type RunEvent, rfc3339Micro } from "./events.js";
 import { resolveFileApi } from "./files/file-api.js";
 import { materializeAssets } from "./files/materialize.js";
 import { LocalOutputStore, type OutputStore, RemoteOutputStore } from "./files/output-store.js";
+import { type ModelLease, type ModelProvider, type ModelsReport, worstCacheState } from "./models.js";
 import { peakRamBytes } from "./peak-memory.js";
 import { describeValidationErrors, ValidatorSet } from "./validation.js";
 
@@ -63,6 +64,8 @@ export interface ExecutorOptions {
   encodeOutput?: (output: unknown) => Uint8Array;
   /** Receives every event of every run (the transport's outbox). */
   onEvent?: EventSink;
+  /** Loads the models handlers inject; required when any function injects one. */
+  models?: ModelProvider;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -90,6 +93,9 @@ export class Executor {
         throw new FatalError(
           `the manifest lists ${fn.name} as export "${fn.export}" of ${fn.module}, but the loaded module has no such function: rebuild the manifest (cozy-worker discover)`,
         );
+      }
+      if (fn.injection_json.length > 0 && !options.models) {
+        throw new Error(`${fn.name} injects models, but this executor was built without a model provider`);
       }
       this.functions.set(fn.name, fn);
       this.functions.set(fn.endpoint_name, fn);
@@ -217,6 +223,9 @@ export class Executor {
       timeoutMs === undefined ? undefined : new CanceledError(`run timed out after ${timeoutMs} ms`);
     const timer = timeout && setTimeout(() => cancellation.abort(timeout), timeoutMs);
     emit("metrics.compute.started", { at: rfc3339Micro() });
+    let lease: ModelLease | undefined;
+    // The handler (and a stream's closing) may outlive a cancel; its models stay pinned until it stops.
+    const handlerWork: Promise<unknown>[] = [];
     let inferenceMs: number | undefined;
     let output: unknown = null;
     let outputPayload: Uint8Array | undefined;
@@ -224,12 +233,19 @@ export class Executor {
     try {
       const ctx = this.createContext(task, cancellation, emit);
       const payload = await this.preparePayload(task, fn, cancellation);
+      lease = this.leaseModels(task, fn, payload);
+      const models = lease ? await cancellation.race(lease.load()) : [];
       const handler = this.options.handlers[fn.export] as (...args: unknown[]) => unknown;
+      const call = () => {
+        const called = invoke(handler, [ctx, payload, ...models]);
+        handlerWork.push(called);
+        return called;
+      };
       const inferenceStart = performance.now();
       if (fn.output_mode === "incremental") {
-        await this.stream(handler, ctx, payload, fn, cancellation, emit);
+        await this.stream(call, fn, cancellation, emit, handlerWork);
       } else {
-        ({ output, outputPayload } = await this.single(handler, ctx, payload, fn, cancellation));
+        ({ output, outputPayload } = await this.single(call, fn, cancellation));
       }
       inferenceMs = performance.now() - inferenceStart;
       if (cancellation.aborted) throw cancellation.reason;
@@ -242,10 +258,17 @@ export class Executor {
       }
     } finally {
       clearTimeout(timer);
+      const held = lease;
+      if (held) void Promise.allSettled(handlerWork).then(() => held.release());
     }
     emit("metrics.compute.completed", { at: rfc3339Micro() });
+    const models = lease?.report();
+    if (models) {
+      emit("metrics.fetch", { ms: Math.round(models.fetchMs) });
+      if (models.loadMs > 0) emit("metrics.gpu_load", { ms: Math.round(models.loadMs) });
+    }
     if (!failure && inferenceMs !== undefined) emit("metrics.inference", { ms: Math.round(inferenceMs) });
-    emit("metrics.run", runMetrics(fn, failure ? undefined : inferenceMs));
+    emit("metrics.run", runMetrics(fn, failure ? undefined : inferenceMs, models));
     return {
       runId: task.runId,
       functionName: fn.name,
@@ -259,6 +282,17 @@ export class Executor {
       timedOut: timeout !== undefined && cancellation.reason === timeout,
       totalMs: performance.now() - started,
     };
+  }
+
+  private leaseModels(task: TaskRequest, fn: ManifestFunction, payload: unknown): ModelLease | undefined {
+    const { models, manifest } = this.options;
+    if (!models || fn.injection_json.length === 0) return undefined;
+    return models.lease({
+      runId: task.runId,
+      fn,
+      keyspace: manifest.models_by_function?.[fn.name] ?? {},
+      payload,
+    });
   }
 
   private createContext(
@@ -305,11 +339,6 @@ export class Executor {
     const validate = this.validators.get(fn.name).input;
     if (!validate(payload))
       throw new ValidationError(`invalid input: ${describeValidationErrors(validate.errors)}`);
-    if (fn.injection_json.length > 0) {
-      throw new FatalError(
-        `${fn.name} injects models (${fn.injection_json.map((i) => i.model_ref.key).join(", ")}), which this worker cannot load yet`,
-      );
-    }
     const defs = fn.input_schema.$defs as Record<string, unknown> | undefined;
     if (!defs || !("Asset" in defs)) return payload;
     const { settings } = this.options;
@@ -328,13 +357,11 @@ export class Executor {
   }
 
   private async single(
-    handler: (...args: unknown[]) => unknown,
-    ctx: RunContext,
-    payload: unknown,
+    call: () => Promise<unknown>,
     fn: ManifestFunction,
     cancellation: Cancellation,
   ): Promise<{ output: unknown; outputPayload?: Uint8Array }> {
-    const returned = await cancellation.race(invoke(handler, ctx, payload));
+    const returned = await cancellation.race(call());
     const { value, json } = toJsonData(returned, fn.name);
     const validate = this.validators.get(fn.name).output;
     if (!validate(value)) {
@@ -352,14 +379,13 @@ export class Executor {
   }
 
   private async stream(
-    handler: (...args: unknown[]) => unknown,
-    ctx: RunContext,
-    payload: unknown,
+    call: () => Promise<unknown>,
     fn: ManifestFunction,
     cancellation: Cancellation,
     emit: (type: string, payload: Record<string, unknown>) => void,
+    handlerWork: Promise<unknown>[],
   ): Promise<void> {
-    const returned = await cancellation.race(invoke(handler, ctx, payload));
+    const returned = await cancellation.race(call());
     const iterator = iteratorOf(returned, fn.name);
     const validate = this.validators.get(fn.name).output;
     const { maxDeltaBytes, maxDeltaEvents } = this.options.settings;
@@ -383,6 +409,7 @@ export class Executor {
       // Stops the generator so its `finally` blocks run; after a cancel, give them a moment to
       // finish so their effects land before the result.
       const closing = Promise.resolve(iterator.return?.()).catch(() => {});
+      handlerWork.push(closing);
       if (cancellation.aborted) await graceful(closing, STREAM_CLOSE_GRACE_MS);
     }
     if (cancellation.aborted) throw cancellation.reason;
@@ -443,13 +470,9 @@ function refused(
 }
 
 /** Calls the handler; a synchronous throw becomes a rejection like an async one. */
-function invoke(
-  handler: (...args: unknown[]) => unknown,
-  ctx: RunContext,
-  payload: unknown,
-): Promise<unknown> {
+function invoke(handler: (...args: unknown[]) => unknown, args: unknown[]): Promise<unknown> {
   try {
-    return Promise.resolve(handler(ctx, payload));
+    return Promise.resolve(handler(...args));
   } catch (error) {
     return Promise.reject(error);
   }
@@ -491,8 +514,16 @@ function toJsonData(value: unknown, functionName: string): { value: unknown; jso
   return { value: JSON.parse(json), json };
 }
 
-function runMetrics(fn: ManifestFunction, inferenceMs: number | undefined): Record<string, unknown> {
+function runMetrics(
+  fn: ManifestFunction,
+  inferenceMs: number | undefined,
+  models: ModelsReport | undefined,
+): Record<string, unknown> {
   const metrics: Record<string, unknown> = { schema_version: 1, function_name: fn.name };
+  const cacheState = models && worstCacheState(models.models);
+  if (cacheState) metrics.cache_state = cacheState;
+  if (models && models.models.length > 0) metrics.models = models.models;
+  if (models && models.loadMs > 0) metrics.gpu_load_ms = Math.round(models.loadMs);
   if (inferenceMs !== undefined) metrics.inference_ms = Math.round(inferenceMs);
   metrics.peak_ram_bytes = peakRamBytes();
   return metrics;

@@ -7,7 +7,7 @@ import type { WorkerSettings } from "./worker-settings.js";
 
 /** Model ids by where they are ready (wire-contract 4.2); downloads in progress are not listed. */
 export interface ModelInventory {
-  /** Loaded in device memory. */
+  /** Loaded: their sessions are in device memory (or RAM on a CPU worker). */
   vramModels: string[];
   /** Present in the local disk cache. */
   diskModels: string[];
@@ -20,7 +20,7 @@ export interface RegistrationInput {
   models: ModelInventory;
   gpuBusy: boolean;
   isHeartbeat: boolean;
-  /** Whether the worker obeys `load_model_cmd` / `unload_model_cmd`; false until it can load models. */
+  /** Whether the worker obeys `load_model_cmd` / `unload_model_cmd` (default false). */
   supportsModelLoading?: boolean;
 }
 

@@ -1,6 +1,10 @@
+import { createHash } from "node:crypto";
 import type { Manifest } from "../discovery/manifest.js";
+import { type DiskVolume, diskVolumeOf } from "../models/disk-volume.js";
+import { createModelHost, type ModelHost } from "../models/model-host.js";
 import { canonicalizeModelRef } from "../models/refs.js";
 import { describeFailure } from "../runtime/error-mapping.js";
+import { ResourceError } from "../runtime/errors.js";
 import type { RunEvent } from "../runtime/events.js";
 import { Executor, type HandlerTable, type RunResult, type TaskRequest } from "../runtime/executor.js";
 import type { Logger } from "./logger.js";
@@ -41,18 +45,30 @@ export class Worker {
   private readonly connection: SchedulerConnection;
   private readonly recentResults = new Map<string, WorkerSchedulerMessage>();
   private token: string;
-  /** The scheduler's per-release model keyspace and presigned URLs, kept for model loading. */
-  private deployment: DeploymentArtifactConfig__Output | undefined;
+  private readonly models: ModelHost;
+  /** The volume of the model cache, for `model.cached` and `models.disk_inventory`. */
+  private volume: DiskVolume | undefined;
+  /** What the last `models.disk_inventory` said, so that it is sent again only when it changes. */
+  private inventoryHash = "";
 
   constructor(private readonly options: WorkerOptions) {
     const { manifest, handlers, settings, machine, log } = options;
     this.token = settings.jwt;
+    this.models = createModelHost({
+      env: options.env ?? process.env,
+      log,
+      machine,
+      manifest,
+      onEvent: (event) => this.sendEvent(event),
+      onInventoryChange: () => this.connection.sendRegistration(),
+    });
     this.executor = new Executor({
       manifest,
       handlers,
       settings: settings.runtime,
       encodeOutput,
       onEvent: (event) => this.sendEvent(event),
+      models: this.models,
       ...(options.env ? { env: options.env } : {}),
     });
     this.connection = new SchedulerConnection({
@@ -61,23 +77,16 @@ export class Worker {
       reconnect: settings.reconnect,
       heartbeatMs: settings.heartbeatMs,
       outboxLimit: settings.outboxLimit,
-      registration: (isHeartbeat) => ({
-        worker_registration: buildRegistration({
-          manifest,
-          machine,
-          settings,
-          models: { vramModels: [], diskModels: [] },
-          gpuBusy: false,
-          isHeartbeat,
-        }),
-      }),
+      registration: (isHeartbeat) => this.registration(isHeartbeat),
       onMessage: (message) => this.handle(message),
       log,
     });
   }
 
   /** Connects and serves until {@link shutdown}; rejects if the connection gives up. */
-  run(): Promise<void> {
+  async run(): Promise<void> {
+    this.volume = await diskVolumeOf(this.models.cacheDir);
+    await this.models.refreshDiskInventory();
     return this.connection.start();
   }
 
@@ -90,6 +99,7 @@ export class Worker {
     this.options.log.info({ inFlight: this.executor.inFlight, drainTimeoutMs }, "draining");
     await this.executor.drain(drainTimeoutMs);
     await this.connection.stop(Math.max(10_000, drainTimeoutMs));
+    await this.models.close();
     this.options.log.info("stopped");
   }
 
@@ -105,40 +115,17 @@ export class Worker {
         }
         return;
       }
-      case "load_model_cmd": {
-        const modelId = message.load_model_cmd?.model_id ?? "";
-        this.connection.send({
-          load_model_result: {
-            model_id: modelId,
-            success: false,
-            error_message: `this worker cannot load models yet (asked for ${modelId})`,
-          },
-        });
+      case "load_model_cmd":
+        void this.loadModel(canonicalizeModelRef(message.load_model_cmd?.model_id ?? ""));
         return;
-      }
-      case "unload_model_cmd": {
-        const modelId = message.unload_model_cmd?.model_id ?? "";
-        this.connection.send({
-          unload_model_result: {
-            model_id: modelId,
-            success: false,
-            error_message: `model not loaded: ${modelId}`,
-          },
-        });
+      case "unload_model_cmd":
+        void this.unloadModel(canonicalizeModelRef(message.unload_model_cmd?.model_id ?? ""));
         return;
-      }
       case "worker_event":
         if (message.worker_event) this.handleSchedulerEvent(message.worker_event);
         return;
       case "deployment_artifact_config":
-        this.deployment = message.deployment_artifact_config ?? undefined;
-        this.options.log.info(
-          {
-            supportedRepoRefs: this.deployment?.supported_repo_refs.length,
-            requiredVariantRefs: this.deployment?.required_variant_refs.length,
-          },
-          "deployment artifact config received (model prefetch is not supported yet)",
-        );
+        if (message.deployment_artifact_config) this.deploy(message.deployment_artifact_config);
         return;
       case "realtime_open_cmd":
         this.connection.send({
@@ -151,6 +138,77 @@ export class Worker {
       default:
         this.options.log.debug({ arm: message.msg }, "unhandled scheduler message");
     }
+  }
+
+  /**
+   * The registration (and heartbeat) with the models' state; `models.disk_inventory` goes with it when
+   * the cached set changed since the last one sent.
+   */
+  private registration(isHeartbeat: boolean): WorkerSchedulerMessage {
+    const { manifest, machine, settings } = this.options;
+    const models = this.models.inventory();
+    const volume = this.volume;
+    if (volume && models.diskModels.length > 0) {
+      const hash = createHash("sha256")
+        .update([volume.disk_volume_key, ...models.diskModels].join("\n"))
+        .digest("hex");
+      if (hash !== this.inventoryHash) {
+        this.inventoryHash = hash;
+        this.sendEvent({
+          runId: "",
+          type: "models.disk_inventory",
+          payload: { ...volume, disk_models: models.diskModels },
+        });
+      }
+    }
+    return {
+      worker_registration: buildRegistration({
+        manifest,
+        machine,
+        settings,
+        models,
+        gpuBusy: false,
+        isHeartbeat,
+        supportsModelLoading: true,
+      }),
+    };
+  }
+
+  private async loadModel(modelId: string): Promise<void> {
+    let errorMessage = "";
+    try {
+      if (modelId === "") throw new Error("load_model_cmd without a model_id");
+      await this.models.loadModel(modelId);
+    } catch (error) {
+      const message = (error as Error).message;
+      errorMessage =
+        error instanceof ResourceError && !message.startsWith("insufficient_vram")
+          ? `insufficient_vram: ${message}`
+          : message;
+      this.options.log.warn({ model: modelId, error: errorMessage }, "load_model_cmd failed");
+    }
+    this.connection.send({
+      load_model_result: { model_id: modelId, success: errorMessage === "", error_message: errorMessage },
+    });
+  }
+
+  private async unloadModel(modelId: string): Promise<void> {
+    const result = await this.models.unloadModel(modelId);
+    const errorMessage = result.unloaded ? "" : result.reason === "in_use" ? "model_in_use" : result.message;
+    this.connection.send({
+      unload_model_result: { model_id: modelId, success: result.unloaded, error_message: errorMessage },
+    });
+  }
+
+  /** `deployment_artifact_config`: the release keyspace and allowlist, then a prefetch to disk. */
+  private deploy(config: DeploymentArtifactConfig__Output): void {
+    this.models.setRelease({ refByKey: config.repo_ref_by_key, allowed: config.supported_repo_refs });
+    const refs = config.required_variant_refs;
+    this.options.log.info(
+      { supportedRepoRefs: config.supported_repo_refs.length, requiredVariantRefs: refs.length },
+      "deployment artifact config received",
+    );
+    void this.models.prefetch(refs).then(() => this.models.refreshDiskInventory());
   }
 
   private startRun(request: TaskExecutionRequest__Output): void {

@@ -1,0 +1,61 @@
+import { EnvironmentError } from "../config/environment.js";
+import { FatalError, ResourceError, RetryableError, WorkerError } from "../runtime/errors.js";
+import { DownloadError, DownloadNotFoundError } from "./download-file.js";
+import { HfSelectionError } from "./hf-file-selection.js";
+import { HfHubError, HfNotFoundError } from "./hf-hub.js";
+import { ModelRefError } from "./refs.js";
+import { InsufficientDeviceMemoryError } from "./sessions/device-cache.js";
+import { SessionCreateError } from "./sessions/execution-providers.js";
+import { CozySnapshotUnavailableError } from "./snapshot-source.js";
+
+/** Device memory ran out; another worker (or this one, later) may have room, so the run may be retried. */
+export class DeviceMemoryError extends ResourceError {
+  override readonly retryable = true;
+}
+
+const OUT_OF_MEMORY = /out of memory|failed to allocate|OutOfMemory|bad_alloc|CUDA_ERROR_OUT_OF_MEMORY/i;
+
+/**
+ * What a failed model load means for the run (reference error types): a missing repo or file is
+ * `fatal` with the ref and the fix, a network failure `retryable`, a refused token `auth`, full device
+ * memory `resource` (retryable), a full disk `resource`.
+ */
+export function modelLoadError(modelId: string, error: unknown): Error {
+  if (error instanceof WorkerError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof InsufficientDeviceMemoryError) {
+    return new DeviceMemoryError(
+      `${message}; raise WORKER_MAX_VRAM_GB (or WORKER_MAX_RAM_SESSION_GB on CPU) or lower concurrency`,
+    );
+  }
+  if (error instanceof HfNotFoundError || error instanceof DownloadNotFoundError) {
+    return new FatalError(
+      `model ${modelId} was not found (${message}): check the ref and its revision in cozy.toml, and HF_ENDPOINT`,
+    );
+  }
+  if (error instanceof HfHubError || error instanceof DownloadError) {
+    return error.retryable
+      ? new RetryableError(`could not download model ${modelId}: ${message}`)
+      : new FatalError(`could not download model ${modelId}: ${message}`);
+  }
+  if (error instanceof SessionCreateError) {
+    if (OUT_OF_MEMORY.test(message)) return new DeviceMemoryError(`loading model ${modelId}: ${message}`);
+    return new FatalError(
+      `model ${modelId} cannot be loaded by ONNX Runtime (${message}): check that its graphs are valid ONNX for onnxruntime-node, and WORKER_ORT_PROVIDERS`,
+    );
+  }
+  if (
+    error instanceof HfSelectionError ||
+    error instanceof CozySnapshotUnavailableError ||
+    error instanceof ModelRefError ||
+    error instanceof EnvironmentError
+  ) {
+    return new FatalError(`model ${modelId}: ${message}`);
+  }
+  if ((error as NodeJS.ErrnoException).code === "ENOSPC") {
+    return new ResourceError(
+      `no disk space left for model ${modelId}: free space in WORKER_MODEL_CACHE_DIR or lower WORKER_MODEL_CACHE_MAX_GB`,
+    );
+  }
+  return error instanceof Error ? error : new Error(message);
+}
