@@ -1,5 +1,4 @@
-import type { ActionContext, Integer, Model, PayloadModel } from "gen-worker";
-import { Tensor } from "onnxruntime-node";
+import { type ActionContext, type Integer, type Model, type PayloadModel, Tensor } from "gen-worker";
 
 export interface MlpInput {
   /** Rows of 4 features, flattened. */
