@@ -10,6 +10,7 @@ interface RunOptions {
   local?: boolean;
   listen: string;
   outputs: string;
+  files?: string;
   watch?: boolean;
   drainTimeout: string;
 }
@@ -30,6 +31,10 @@ export function registerRun(program: Command, out: Output): void {
       "where saved files go (runs/<run_id>/outputs/...)",
       process.env.GEN_WORKER_OUTPUT_DIR ?? "outputs",
     )
+    .option(
+      "--files <dir>",
+      'serve this folder as the file API: an input Asset {"ref": "a.wav"} reads <dir>/a.wav',
+    )
     .option("--watch", "reload the handlers when a source file changes")
     .option("--drain-timeout <seconds>", "on Ctrl-C, how long in-flight runs may finish", "10")
     .addHelpText(
@@ -47,6 +52,8 @@ from HF_ENDPOINT (HF_TOKEN for private repos) and loaded on WORKER_ORT_PROVIDERS
 Examples:
   $ cozy-worker run --local examples/hello --watch
   $ cozy-worker invoke hello name=world                    (in another terminal)
+  $ cozy-worker run --local examples/vad --files examples/vad/samples
+  $ cozy-worker invoke detectSpeech audio:='{"ref": "hello.wav"}'
   $ curl -X POST localhost:8081/v1/run/hello -d '{"name": "world"}'`,
     )
     .action(async (dir: string, options: RunOptions) => {
@@ -66,6 +73,7 @@ Examples:
           dir,
           listen: parseListenAddress(options.listen),
           outputsDir: options.outputs,
+          filesDir: options.files,
           watch: options.watch === true,
           drainTimeoutMs: drainSeconds * 1000,
           log: out,
@@ -78,6 +86,7 @@ Examples:
         throw error;
       }
       out.info(`dev runner on ${runner.url}  (functions: ${runner.functions.join(", ") || "none"})`);
+      if (options.files) out.info(`input files from ${options.files} (Asset refs are paths inside it)`);
       out.info(`outputs in ${options.outputs}; press Ctrl-C to stop`);
       await untilSignal();
       out.info("stopping: finishing runs in flight ...");

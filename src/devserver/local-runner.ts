@@ -10,6 +10,7 @@ import type { RunEvent } from "../runtime/events.js";
 import type { RunResult } from "../runtime/executor.js";
 import { Executor } from "../runtime/executor.js";
 import { loadTenantModule } from "../runtime/tenant-loader.js";
+import { type DevFileApi, startDevFileApi } from "../transport/dev-file-api.js";
 import { readMachineInfo } from "../transport/machine-info.js";
 import { createDevServer } from "./server.js";
 
@@ -22,6 +23,8 @@ export interface LocalRunnerOptions {
   dir: string;
   listen: ListenAddress;
   outputsDir: string;
+  /** Served as the Cozy file API on loopback, so input `Asset` refs name files in this folder. */
+  filesDir?: string | undefined;
   watch: boolean;
   drainTimeoutMs: number;
   log: {
@@ -65,6 +68,12 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
     return models;
   };
   let loadedHost: ModelHost | undefined;
+  let files: DevFileApi | undefined;
+  let env = process.env;
+  if (options.filesDir !== undefined) {
+    files = await startDevFileApi({ dir: resolve(options.filesDir), listen: "127.0.0.1:0" });
+    env = { ...process.env, FILE_API_BASE_URL: files.url, FILE_API_TOKEN: "" };
+  }
   const loadExecutor = async () => {
     const { manifest } = await discover(dir);
     const handlers = await loadTenantModule(dir, resolve(dir, manifest.runtime.main));
@@ -79,6 +88,7 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
       handlers,
       settings,
       outputsDir,
+      env,
       ...(loadedHost ? { models: loadedHost } : {}),
     });
   };
@@ -121,6 +131,7 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
       server.closeAllConnections();
       await closed;
       await loadedHost?.close();
+      await files?.close();
     },
   };
 }

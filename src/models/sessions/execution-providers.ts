@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { arch, platform } from "node:os";
 import { dirname, join } from "node:path";
-import { InferenceSession } from "onnxruntime-node";
+import { env as ortEnv, InferenceSession } from "onnxruntime-node";
 import type { Logger } from "../../transport/logger.js";
 
 /** Execution providers a worker may be configured with, in the spelling ONNX Runtime uses. */
@@ -87,6 +87,7 @@ export async function createSession(
   options: Omit<InferenceSession.SessionOptions, "executionProviders"> = {},
 ): Promise<CreatedSession> {
   if (providers.length === 0) throw new ProviderConfigError("no execution provider to try");
+  applyOrtLogLevel();
   const failures: ProviderFailure[] = [];
   for (const [index, provider] of providers.entries()) {
     try {
@@ -109,6 +110,23 @@ export async function createSession(
     }
   }
   throw new SessionCreateError(path, failures);
+}
+
+const ORT_LOG_LEVELS = ["verbose", "info", "warning", "error", "fatal"] as const;
+
+/**
+ * ONNX Runtime prints its own errors, in colour, before they reach us as exceptions; a missing CUDA
+ * library would show up twice, the second time as our clearer warning. So it only prints fatal
+ * errors unless `WORKER_ORT_LOG_LEVEL` asks for more. It takes effect with the first session.
+ */
+function applyOrtLogLevel(): void {
+  const wanted = (process.env.WORKER_ORT_LOG_LEVEL ?? "").trim().toLowerCase() || "fatal";
+  if (!(ORT_LOG_LEVELS as readonly string[]).includes(wanted)) {
+    throw new ProviderConfigError(
+      `WORKER_ORT_LOG_LEVEL must be one of ${ORT_LOG_LEVELS.join(", ")}, got "${process.env.WORKER_ORT_LOG_LEVEL}"`,
+    );
+  }
+  ortEnv.logLevel = wanted as (typeof ORT_LOG_LEVELS)[number];
 }
 
 /** Where the `.so` files of the installed onnxruntime-node live; provider libraries must sit there too. */
