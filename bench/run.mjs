@@ -1,6 +1,7 @@
 // `npm run bench`: every benchmark, each next to its baseline measured in the same run.
 import { cpus, totalmem } from "node:os";
 import { benchDiscovery } from "./discovery.mjs";
+import { benchDownload, printDownload } from "./download.mjs";
 import { benchExecutor } from "./executor.mjs";
 import { benchRunner } from "./runner.mjs";
 
@@ -43,3 +44,5 @@ for (const r of [runner.bare, runner.executor, runner.runner, runner.wait]) {
 console.log(
   `runner / bare throughput: ${runner.ratio.toFixed(2)} (target ≥ 0.6); 100 ms endpoint: ${runner.wait.rps.toFixed(0)} req/s (target ≥ 144)`,
 );
+
+printDownload(await benchDownload());

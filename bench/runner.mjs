@@ -13,7 +13,7 @@ const project = join(root, "bench/projects/trivial");
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const CONNECTIONS = 16;
 
-function startProcess(args, env = {}) {
+export function startProcess(args, env = {}) {
   const child = spawn(process.execPath, args, {
     env: { ...process.env, ...env, NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"],

@@ -14,8 +14,13 @@ export function registerModels(program: Command, out: Output): void {
 
   models
     .command("pull")
-    .description("download a model's files into the cache (an hf: ref, or a key of cozy.toml [models])")
-    .argument("<model>", "hf:owner/repo[@revision], or a key of the project's cozy.toml [models]")
+    .description(
+      "download a model's files into the cache (an hf: or cozy: ref, or a key of cozy.toml [models])",
+    )
+    .argument(
+      "<model>",
+      "hf:owner/repo[@revision], cozy:owner/repo[:tag|@blake3:<hex>], or a key of the project's cozy.toml [models]",
+    )
     .argument("[dir]", "project folder holding cozy.toml (for keys)", ".")
     .option("--dtype <list>", "dtype preference for a ref given as is, comma-separated (default fp32)")
     .option("--json", "print the snapshot as JSON on stdout")
@@ -26,8 +31,11 @@ Examples:
   $ cozy-worker models pull hf:onnx-community/silero-vad
   $ cozy-worker models pull hf:Xenova/all-MiniLM-L6-v2@main --dtype q4,fp32
   $ cozy-worker models pull detector examples/ocr      the model cozy.toml names "detector"
+  $ WORKER_ALLOW_COZY_HUB_API_RESOLVE=1 COZY_HUB_URL=https://hub.example cozy-worker models pull cozy:acme/detector:v2
 
-HF_ENDPOINT and HF_TOKEN are used as by the worker; progress goes to stderr.`,
+HF_ENDPOINT and HF_TOKEN are used as by the worker. cozy: refs are resolved through the Cozy Hub API,
+which needs WORKER_ALLOW_COZY_HUB_API_RESOLVE=1, COZY_HUB_URL and (for private repos) COZY_HUB_TOKEN.
+Progress goes to stderr.`,
     )
     .action(async (model: string, dir: string, options: { dtype?: string; json?: boolean }) => {
       await withErrors(out, async () => {
@@ -36,9 +44,10 @@ HF_ENDPOINT and HF_TOKEN are used as by the worker; progress goes to stderr.`,
         const spec = await modelSpecFor(model, dir, options.dtype);
         const cache = new ModelDiskCache();
         const started = Date.now();
-        const snapshot = await cache.ensureHfSnapshot(spec.ref, spec, {
-          onProgress: progressPrinter(out, formatBytes),
-        });
+        const onProgress = progressPrinter(out, formatBytes);
+        const snapshot = /^hf:/i.test(spec.ref)
+          ? await cache.ensureHfSnapshot(spec.ref, spec, { onProgress })
+          : await cache.ensureCozySnapshot(await cozyRefForPull(spec.ref), undefined, { onProgress });
         if (options.json) {
           const { release: _release, ...data } = snapshot;
           await out.writeResult(`${JSON.stringify(data, null, 2)}\n`);
@@ -83,16 +92,22 @@ HF_ENDPOINT and HF_TOKEN are used as by the worker; progress goes to stderr.`,
 
   models
     .command("rm")
-    .description("remove cached snapshots: hf:owner/repo removes all of the repo's, @revision one")
-    .argument("<ref>", "hf:owner/repo or hf:owner/repo@<revision or commit>")
+    .description(
+      "remove cached snapshots: hf:owner/repo or cozy:owner/repo removes all of the repo's, @revision or @digest one",
+    )
+    .argument(
+      "<ref>",
+      "hf:owner/repo[@<revision or commit>] or cozy:owner/repo[:tag|@blake3:<hex, 12 digits or more>]",
+    )
     .option("--json", "print what was removed as JSON on stdout")
     .action(async (ref: string, options: { json?: boolean }) => {
       await withErrors(out, async () => {
         const { ModelDiskCache } = await import("../models/disk-cache.js");
         const { formatBytes } = await import("../models/hf-file-selection.js");
-        const parsed = await parseRef(ref);
+        const { parseModelRef } = await import("../models/refs.js");
+        parseModelRef(ref);
         const cache = new ModelDiskCache();
-        const removed = await cache.removeSnapshot(parsed);
+        const removed = await cache.removeSnapshot(ref.trim());
         if (options.json) {
           await out.writeResult(`${JSON.stringify(removed.map((info) => info.ref))}\n`);
         }
@@ -131,11 +146,15 @@ async function isKnownError(error: unknown): Promise<"usage" | boolean> {
   if (error instanceof ModelRefError || error instanceof EnvironmentError) return "usage";
   if (error instanceof ConfigError || error instanceof HfSelectionError) return true;
   const { HfHubError } = await import("../models/hf-hub.js");
+  const { CozyHubError } = await import("../models/cozy-hub.js");
+  const { UnsafePathError } = await import("../models/relative-path.js");
   const { DownloadError } = await import("../models/download-file.js");
   const { WorkerError } = await import("../runtime/errors.js");
   const { SnapshotInUseError } = await import("../models/disk-cache.js");
   if (
     error instanceof HfHubError ||
+    error instanceof CozyHubError ||
+    error instanceof UnsafePathError ||
     error instanceof DownloadError ||
     error instanceof WorkerError ||
     error instanceof SnapshotInUseError
@@ -146,22 +165,40 @@ async function isKnownError(error: unknown): Promise<"usage" | boolean> {
   return typeof code === "string" && /^E[A-Z]+$/.test(code);
 }
 
-async function parseRef(text: string) {
-  const { parseModelRef } = await import("../models/refs.js");
+/**
+ * A cozy: ref to pull through the Cozy Hub API; without WORKER_ALLOW_COZY_HUB_API_RESOLVE the worker
+ * takes cozy: models only from the scheduler's presigned URLs, so the CLI says what to set.
+ */
+async function cozyRefForPull(text: string) {
+  const [{ parseModelRef }, { cozyHubApiResolveAllowed }] = await Promise.all([
+    import("../models/refs.js"),
+    import("../models/cozy-hub.js"),
+  ]);
   const ref = parseModelRef(text);
-  if (ref.scheme !== "hf") {
+  if (!cozyHubApiResolveAllowed()) {
     throw new UsageError(
-      `${text} is a cozy: ref; the worker pulls those from orchestrator-resolved URLs, so only hf: refs can be pulled or removed here`,
+      `${text}: the worker downloads cozy: models from URLs the scheduler resolves; to pull one here, ` +
+        "set WORKER_ALLOW_COZY_HUB_API_RESOLVE=1 and COZY_HUB_URL (and COZY_HUB_TOKEN for a private repo)",
     );
+  }
+  if (!process.env.COZY_HUB_URL?.trim()) {
+    throw new UsageError(`${text}: set COZY_HUB_URL to the Cozy Hub base URL to pull cozy: models`);
   }
   return ref;
 }
 
-/** A ref given as is (`hf:...`), or a key looked up in `<dir>/cozy.toml`. */
+/** A ref given as is (`hf:...` or `cozy:...`), or a key looked up in `<dir>/cozy.toml`. */
 async function modelSpecFor(model: string, dir: string, dtype: string | undefined): Promise<ModelSpec> {
   const { DTYPES, DEFAULT_DTYPES, parseCozyConfig } = await import("../config/cozy-toml.js");
+  const { parseModelRef } = await import("../models/refs.js");
+  if (/^cozy:/i.test(model.trim())) {
+    if (dtype !== undefined)
+      throw new UsageError("--dtype applies to hf: refs; a cozy: snapshot is pulled whole");
+    await cozyRefForPull(model.trim());
+    return { ref: model.trim(), dtypes: [...DEFAULT_DTYPES] };
+  }
   if (/^hf:/i.test(model.trim())) {
-    await parseRef(model);
+    parseModelRef(model);
     let dtypes = [...DEFAULT_DTYPES];
     if (dtype !== undefined) {
       const items = dtype
@@ -176,15 +213,14 @@ async function modelSpecFor(model: string, dir: string, dtype: string | undefine
     }
     return { ref: model.trim(), dtypes };
   }
-  if (/^cozy:/i.test(model.trim())) await parseRef(model);
   const file = join(resolve(dir), "cozy.toml");
   let text: string;
   try {
     text = await readFile(file, "utf8");
   } catch {
     throw new UsageError(
-      `"${model}" is not an hf: ref, and there is no ${file} to look it up in as a model key ` +
-        "(write hf:owner/repo, or pass the project folder)",
+      `"${model}" is not an hf: or cozy: ref, and there is no ${file} to look it up in as a model key ` +
+        "(write hf:owner/repo or cozy:owner/repo, or pass the project folder)",
     );
   }
   const { GEN_WORKER_VERSION } = await import("../version.js");
@@ -200,7 +236,7 @@ async function modelSpecFor(model: string, dir: string, dtype: string | undefine
   }
   if (dtype !== undefined)
     throw new UsageError("--dtype applies to a ref given as is; cozy.toml sets the key's dtypes");
-  if (!/^hf:/i.test(spec.ref)) await parseRef(spec.ref);
+  if (!/^hf:/i.test(spec.ref)) await cozyRefForPull(spec.ref);
   return spec;
 }
 
@@ -229,8 +265,10 @@ function formatTable(rows: SnapshotInfo[], formatBytes: (bytes: number) => strin
   const table = [
     ["REF", "COMMIT", "FILES", "SIZE", "LAST USED"],
     ...rows.map((info) => [
-      `hf:${info.repo}${info.revision === info.commit ? "" : `@${info.revision}`}`,
-      info.commit.slice(0, 12),
+      info.scheme === "cozy"
+        ? `cozy:${info.repo}${/:/.test(info.revision) || info.revision === info.commit ? "" : `:${info.revision}`}`
+        : `hf:${info.repo}${info.revision === info.commit ? "" : `@${info.revision}`}`,
+      info.commit.replace(/^[a-z0-9]+:/, "").slice(0, 12),
       String(info.files),
       formatBytes(info.bytes),
       info.lastUsed.toISOString().replace("T", " ").slice(0, 19),

@@ -5,21 +5,35 @@ import {
   mkdir,
   readdir,
   readFile,
+  readlink,
   rename,
   rm,
   stat,
+  symlink,
   utimes,
   writeFile,
 } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import lockfile from "proper-lockfile";
 import type { Dtype } from "../config/cozy-toml.js";
 import { EnvironmentError } from "../config/environment.js";
+import {
+  CozyHubClient,
+  CozyHubError,
+  type CozyManifest,
+  cozyHubApiResolveAllowed,
+  cozyHubOptionsFromEnv,
+  digestAlgorithm,
+  digestHex,
+  missingResolvedUrlsMessage,
+  parseResolvedCozyModel,
+  type ResolvedCozyModel,
+} from "./cozy-hub.js";
 import { downloadFile } from "./download-file.js";
 import { type DownloadPool, sharedDownloadPool } from "./download-pool.js";
 import { type HfRepoFile, hfSelectionOptionsFromEnv, selectHfFiles } from "./hf-file-selection.js";
 import { DEFAULT_HF_REVISION, HfHubClient, HfHubError, hfHubOptionsFromEnv } from "./hf-hub.js";
-import { type ModelRef, parseModelRef } from "./refs.js";
+import { formatModelRef, type ModelRef, parseModelRef } from "./refs.js";
 
 /** `WORKER_MODEL_CACHE_DIR` when unset. */
 export const DEFAULT_MODEL_CACHE_DIR = "/tmp/cozy/models";
@@ -27,6 +41,9 @@ export const DEFAULT_MODEL_CACHE_DIR = "/tmp/cozy/models";
 const GB = 1_000_000_000;
 const META_VERSION = 1;
 const COMMIT_NAME = /^[0-9a-f]{7,64}$/;
+/** A cozy snapshot folder's name: its digest (no dots, so `.building`, `.json` and the like never match). */
+const COZY_SNAPSHOT_NAME = /^(?:[a-z0-9]{1,16}:)?[0-9a-f]{8,128}$/;
+const BLAKE3_NAME = /^[0-9a-f]{64}$/;
 
 export interface DiskCacheOptions {
   /** Cache root; default `WORKER_MODEL_CACHE_DIR`, else {@link DEFAULT_MODEL_CACHE_DIR}. */
@@ -37,6 +54,11 @@ export interface DiskCacheOptions {
   env?: NodeJS.ProcessEnv;
   /** Default: a client from `HF_ENDPOINT` and `HF_TOKEN`. */
   hub?: HfHubClient;
+  /**
+   * Resolves `cozy:` refs that come without orchestrator URLs; used only when
+   * `WORKER_ALLOW_COZY_HUB_API_RESOLVE` is set. Default: a client from `COZY_HUB_URL` and `COZY_HUB_TOKEN`.
+   */
+  cozyHub?: CozyHubClient;
   /** Default: the process-wide pool (`WORKER_MAX_CONCURRENT_DOWNLOADS`). */
   pool?: DownloadPool;
   /** Retries per file (downloadFile's `retries`). */
@@ -75,6 +97,8 @@ export interface SnapshotFile {
   path: string;
   size: number;
   sha256?: string;
+  /** Hex blake3 (cozy: snapshots). */
+  blake3?: string;
 }
 
 export interface HfSnapshot {
@@ -95,11 +119,36 @@ export interface HfSnapshot {
   release(): void;
 }
 
+/**
+ * A `cozy:` snapshot: the same fields as {@link HfSnapshot}, `commit` being the snapshot digest.
+ */
+export interface CozySnapshot {
+  /** `cozy:<owner>/<repo>@<snapshot digest>` (an unprefixed digest is written as `blake3:<hex>`). */
+  ref: string;
+  /** `<owner>/<repo>`. */
+  repo: string;
+  /** What the ref asked for: its digest, else its tag. */
+  revision: string;
+  /** The snapshot digest, lowercase, as the orchestrator (or Cozy Hub) gave it. */
+  commit: string;
+  /** The snapshot folder: `<cache>/cozy/snapshots/<snapshot digest>`. */
+  dir: string;
+  /** Every file of the snapshot, sorted by path, each with its `blake3`. */
+  files: SnapshotFile[];
+  bytes: number;
+  /** True when no file had to be downloaded. */
+  cached: boolean;
+  /** Unpins the snapshot (a no-op unless `pin` was asked for); safe to call more than once. */
+  release(): void;
+}
+
 export interface SnapshotInfo {
+  scheme: "hf" | "cozy";
   ref: string;
   repo: string;
-  /** The revision last pulled into this snapshot. */
+  /** The revision (hf) or tag (cozy) last pulled into this snapshot. */
   revision: string;
+  /** The commit (hf) or the snapshot digest (cozy). */
   commit: string;
   dir: string;
   files: number;
@@ -130,6 +179,18 @@ interface SnapshotMeta {
   createdAt: string;
 }
 
+interface CozySnapshotMeta {
+  version: number;
+  scheme: "cozy";
+  /** `<owner>/<repo>` and the tag (or digest) of the pull that built it. */
+  repo: string;
+  tag: string;
+  snapshotDigest: string;
+  files: SnapshotFile[];
+  bytes: number;
+  createdAt: string;
+}
+
 /** `WORKER_MODEL_CACHE_DIR` and `WORKER_MODEL_CACHE_MAX_GB` (0 or unset = no cap). */
 export function diskCacheSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): {
   dir: string;
@@ -153,6 +214,14 @@ export function diskCacheSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): 
  * every file is verified: a folder named after a commit is always complete. Beside it: `<commit>.json`
  * (what it holds), `<commit>.used` (touched on each use, for LRU) and `<commit>.lock` (the
  * cross-process lock held while building or removing it).
+ *
+ * A `cozy:` snapshot uses the reference's v2 layout: each file is a blob at
+ * `<dir>/cozy/blobs/blake3/<hex[0:2]>/<hex[2:4]>/<hex>` (downloaded through its `.part`, renamed only
+ * once its size and blake3 match), and `<dir>/cozy/snapshots/<snapshot digest>/<path>` is a hard link
+ * to it (else a symlink, else a copy), built in `<digest>.building/` and renamed into place; beside it
+ * the same `.json`, `.used` and `.lock` as an hf: snapshot, and `<blob>.lock` while a blob is fetched,
+ * linked or removed. Both kinds share the LRU and the size cap; a blob no snapshot uses is removed
+ * with the last snapshot that used it.
  */
 export class ModelDiskCache {
   readonly dir: string;
@@ -161,6 +230,9 @@ export class ModelDiskCache {
   private readonly hub: HfHubClient;
   private readonly pool: DownloadPool;
   private readonly pins = new Map<string, number>();
+  private cozyHub: CozyHubClient | undefined;
+  /** Work on one blob in this process, one task after another (the file lock covers other processes). */
+  private readonly blobQueue = new Map<string, Promise<unknown>>();
 
   constructor(private readonly options: DiskCacheOptions = {}) {
     this.env = options.env ?? process.env;
@@ -172,6 +244,7 @@ export class ModelDiskCache {
     this.maxBytes = options.maxBytes ?? settings.maxBytes;
     this.hub = options.hub ?? new HfHubClient(hfHubOptionsFromEnv(this.env));
     this.pool = options.pool ?? sharedDownloadPool(this.env);
+    this.cozyHub = options.cozyHub;
   }
 
   /** The folder of a repo's snapshots. */
@@ -253,6 +326,266 @@ export class ModelDiskCache {
     return result(cached);
   }
 
+  /** The folder of the cozy snapshot with this digest (it exists only once complete). */
+  cozySnapshotDir(snapshotDigest: string): string {
+    return join(this.dir, "cozy", "snapshots", snapshotDigest.trim().toLowerCase());
+  }
+
+  /** Where the blob with this blake3 lives. */
+  cozyBlobPath(blake3: string): string {
+    const hex = blake3.toLowerCase();
+    return join(this.dir, "cozy", "blobs", "blake3", hex.slice(0, 2), hex.slice(2, 4), hex);
+  }
+
+  /**
+   * Makes sure the `cozy:` snapshot `ref` names is on disk and returns it. `resolved` is the
+   * orchestrator's data for the ref (`resolved_cozy_models_by_id[ref]` of the task, else
+   * `resolved_cozy_models_by_variant_ref` of the deployment config): the snapshot digest and each
+   * file's path, size, blake3 and presigned URL. Without it, a ref pinning a digest that is cached
+   * is returned as is; anything else is resolved through the Cozy Hub API when
+   * `WORKER_ALLOW_COZY_HUB_API_RESOLVE` is set, and refused otherwise. Another process building the
+   * same snapshot is waited for.
+   */
+  async ensureCozySnapshot(
+    refInput: ModelRef | string,
+    resolved: ResolvedCozyModel | undefined,
+    options: EnsureSnapshotOptions = {},
+  ): Promise<CozySnapshot> {
+    const ref = typeof refInput === "string" ? parseModelRef(refInput) : refInput;
+    if (ref.scheme !== "cozy") {
+      throw new Error(`hf:${ref.repo} is not a cozy: ref; hf: snapshots come from ensureHfSnapshot`);
+    }
+    const name = formatModelRef(ref);
+    const repo = `${ref.owner}/${ref.repo}`;
+    let manifest: CozyManifest;
+    if (resolved !== undefined && resolved !== null) {
+      manifest = parseResolvedCozyModel(resolved, name);
+    } else {
+      const cached = ref.digest === undefined ? undefined : await this.cachedCozySnapshot(ref.digest);
+      if (cached !== undefined) {
+        await this.touch(cached.dir);
+        return this.cozyResult(repo, ref.digest ?? ref.tag, cached, true, options);
+      }
+      if (!cozyHubApiResolveAllowed(this.env)) throw new CozyHubError(missingResolvedUrlsMessage(name));
+      this.cozyHub ??= new CozyHubClient(cozyHubOptionsFromEnv(this.env));
+      manifest = await this.cozyHub.resolve(ref, options.signal);
+    }
+    if (ref.digest !== undefined) {
+      const pinned = digestAlgorithm(ref.digest);
+      const given = digestAlgorithm(manifest.snapshotDigest) ?? "blake3";
+      if (pinned === given && digestHex(ref.digest) !== digestHex(manifest.snapshotDigest)) {
+        throw new CozyHubError(
+          `${name} pins digest ${ref.digest}, but the resolved snapshot is ${manifest.snapshotDigest}; the scheduler sent URLs for another snapshot`,
+        );
+      }
+    }
+    const files: SnapshotFile[] = manifest.files.map((file) => ({
+      path: file.path,
+      size: file.size,
+      blake3: file.blake3,
+    }));
+    const snapshot = {
+      digest: manifest.snapshotDigest,
+      dir: this.cozySnapshotDir(manifest.snapshotDigest),
+      files,
+    };
+    const revision = ref.digest ?? ref.tag;
+    const dir = snapshot.dir;
+
+    if (await hasFiles(dir, files)) {
+      await this.touch(dir);
+      return this.cozyResult(repo, revision, snapshot, true, options);
+    }
+
+    const snapshots = dirname(dir);
+    await mkdir(snapshots, { recursive: true });
+    const bytes = files.reduce((sum, file) => sum + file.size, 0);
+    await this.evict({ reserveBytes: bytes });
+    const lock = await lockSnapshot(dir, true);
+    let cached = false;
+    const release = this.pin(dir);
+    try {
+      // Another process may have built it while this one waited for the lock.
+      if (await hasFiles(dir, files)) {
+        cached = true;
+      } else {
+        await this.buildCozy(repo, revision, manifest, dir, options);
+      }
+      lock.check();
+    } finally {
+      await lock.release();
+    }
+    try {
+      await this.touch(dir);
+      await this.evict();
+    } finally {
+      release();
+    }
+    return this.cozyResult(repo, revision, snapshot, cached, options);
+  }
+
+  private cozyResult(
+    repo: string,
+    revision: string,
+    snapshot: { digest: string; dir: string; files: SnapshotFile[] },
+    cached: boolean,
+    options: EnsureSnapshotOptions,
+  ): CozySnapshot {
+    return {
+      ref: cozySnapshotRef(repo, snapshot.digest),
+      repo,
+      revision,
+      commit: snapshot.digest,
+      dir: snapshot.dir,
+      files: snapshot.files,
+      bytes: snapshot.files.reduce((sum, file) => sum + file.size, 0),
+      cached,
+      release: options.pin ? this.pin(snapshot.dir) : () => undefined,
+    };
+  }
+
+  /** A complete cozy snapshot whose digest is `digest` (with or without its `alg:` prefix). */
+  private async cachedCozySnapshot(
+    digest: string,
+  ): Promise<{ digest: string; dir: string; files: SnapshotFile[] } | undefined> {
+    const hex = digestHex(digest);
+    for (const name of new Set([digest.toLowerCase(), hex, `blake3:${hex}`])) {
+      if (!COZY_SNAPSHOT_NAME.test(name)) continue;
+      const dir = this.cozySnapshotDir(name);
+      const meta = await readCozyMeta(dir);
+      if (meta !== undefined && (await hasFiles(dir, meta.files))) {
+        return { digest: name, dir, files: meta.files };
+      }
+    }
+    return undefined;
+  }
+
+  /** Fetches the missing blobs, links them into `<digest>.building/`, then renames it into place. */
+  private async buildCozy(
+    repo: string,
+    tag: string,
+    manifest: CozyManifest,
+    dir: string,
+    options: EnsureSnapshotOptions,
+  ): Promise<void> {
+    const building = `${dir}.building`;
+    await mkdir(building, { recursive: true });
+    const missing = [];
+    for (const file of manifest.files) {
+      // Everything in the building folder is a link to (or copy of) a verified blob.
+      if (!(await hasFile(join(building, ...file.path.split("/")), file.size))) missing.push(file);
+    }
+    const count = missing.length;
+    await Promise.all(
+      missing.map((file, at) =>
+        this.pool.run(
+          () =>
+            this.withBlob(this.cozyBlobPath(file.blake3), async (blob) => {
+              const position = { index: at + 1, count };
+              if (await hasFile(blob, file.size)) {
+                options.onProgress?.({
+                  path: file.path,
+                  bytes: file.size,
+                  total: file.size,
+                  ...position,
+                  done: true,
+                });
+              } else {
+                await this.downloadSnapshotFile(file.url, blob, file, position, options).catch(
+                  (error: unknown) => {
+                    throw options.signal?.aborted
+                      ? error
+                      : withContext(error, `cozy:${repo} file ${file.path}`);
+                  },
+                );
+              }
+              await linkOrCopy(blob, join(building, ...file.path.split("/")));
+            }),
+          options.signal === undefined ? {} : { signal: options.signal },
+        ),
+      ),
+    );
+    const files = manifest.files.map((file) => ({ path: file.path, size: file.size, blake3: file.blake3 }));
+    const meta: CozySnapshotMeta = {
+      version: META_VERSION,
+      scheme: "cozy",
+      repo,
+      tag,
+      snapshotDigest: manifest.snapshotDigest,
+      files,
+      bytes: files.reduce((sum, file) => sum + file.size, 0),
+      createdAt: new Date().toISOString(),
+    };
+    // The metadata is written before the rename, so a snapshot folder always has it.
+    await writeFile(`${dir}.json.tmp`, JSON.stringify(meta));
+    await rename(`${dir}.json.tmp`, `${dir}.json`);
+    await swapIntoPlace(building, dir);
+  }
+
+  /**
+   * Runs `task` holding the blob's lock: one task at a time per blob in this process, and the
+   * `<blob>.lock` file lock against other processes (downloading it, or removing it as unused).
+   */
+  private async withBlob<T>(blob: string, task: (blob: string) => Promise<T>): Promise<T> {
+    const previous = this.blobQueue.get(blob) ?? Promise.resolve();
+    const run = previous.then(async () => {
+      await mkdir(dirname(blob), { recursive: true });
+      const lock = await lockSnapshot(blob, true);
+      try {
+        const result = await task(blob);
+        lock.check();
+        return result;
+      } finally {
+        await lock.release();
+      }
+    });
+    const tail = run.catch(() => undefined);
+    this.blobQueue.set(blob, tail);
+    void tail.then(() => {
+      if (this.blobQueue.get(blob) === tail) this.blobQueue.delete(blob);
+    });
+    return run;
+  }
+
+  /**
+   * Removes the blobs no cozy snapshot uses: not hard-linked from a snapshot (or a building one), not
+   * named by a snapshot's metadata or symlink, and not locked by a process fetching or linking it.
+   */
+  private async removeUnusedBlobs(): Promise<void> {
+    const cozy = join(this.dir, "cozy");
+    const snapshots = join(cozy, "snapshots");
+    const used = new Set<string>();
+    for (const name of await listDir(snapshots)) {
+      const path = join(snapshots, name);
+      if (name.endsWith(".json")) {
+        for (const file of (await readCozyMeta(path.slice(0, -".json".length)))?.files ?? []) {
+          if (file.blake3 !== undefined) used.add(file.blake3);
+        }
+      } else {
+        for (const target of await symlinkTargets(path)) used.add(basename(target));
+      }
+    }
+    const blobs = join(cozy, "blobs", "blake3");
+    for (const a of await listDir(blobs)) {
+      for (const b of await listDir(join(blobs, a))) {
+        for (const name of await listDir(join(blobs, a, b))) {
+          if (!BLAKE3_NAME.test(name) || used.has(name)) continue;
+          const blob = join(blobs, a, b, name);
+          const info = await stat(blob).catch(() => undefined);
+          if (!info?.isFile() || info.nlink > 1) continue;
+          const lock = await lockSnapshot(blob, false).catch(() => undefined);
+          if (lock === undefined) continue;
+          try {
+            const again = await stat(blob).catch(() => undefined);
+            if (again?.isFile() && again.nlink <= 1) await rm(blob, { force: true });
+          } finally {
+            await lock.release();
+          }
+        }
+      }
+    }
+  }
+
   /** Every complete snapshot in the cache, least recently used first. */
   async listSnapshots(): Promise<SnapshotInfo[]> {
     const root = join(this.dir, "hf");
@@ -269,6 +602,7 @@ export class ModelDiskCache {
         const walked = meta === undefined ? await walkFiles(dir) : undefined;
         const used = await stat(`${dir}.used`).catch(() => undefined);
         result.push({
+          scheme: "hf",
           ref: `hf:${repo}@${name}`,
           repo,
           revision: meta?.revision ?? name,
@@ -281,23 +615,60 @@ export class ModelDiskCache {
         });
       }
     }
+    const cozySnapshots = join(this.dir, "cozy", "snapshots");
+    for (const name of await listDir(cozySnapshots)) {
+      if (!COZY_SNAPSHOT_NAME.test(name)) continue;
+      const dir = join(cozySnapshots, name);
+      const info = await stat(dir).catch(() => undefined);
+      if (!info?.isDirectory()) continue;
+      const meta = await readCozyMeta(dir);
+      const walked = meta === undefined ? await walkFiles(dir) : undefined;
+      const used = await stat(`${dir}.used`).catch(() => undefined);
+      const repo = meta?.repo ?? "unknown/unknown";
+      result.push({
+        scheme: "cozy",
+        ref: cozySnapshotRef(repo, name),
+        repo,
+        revision: meta?.tag ?? name,
+        commit: name,
+        dir,
+        files: meta?.files.length ?? walked?.length ?? 0,
+        bytes: meta?.bytes ?? walked?.reduce((sum, file) => sum + file.size, 0) ?? 0,
+        lastUsed: used?.mtime ?? info.mtime,
+        pinned: (this.pins.get(dir) ?? 0) > 0,
+      });
+    }
     return result.sort((a, b) => a.lastUsed.getTime() - b.lastUsed.getTime());
   }
 
   /**
    * Removes the snapshots `ref` names: `hf:owner/repo` all of the repo's, `hf:owner/repo@<rev>` the one
-   * whose commit or last pulled revision is `<rev>`. Returns what was removed; refuses pinned ones.
+   * whose commit or last pulled revision is `<rev>`; `cozy:owner/repo` all of the repo's,
+   * `cozy:owner/repo:<tag>` those last pulled as that tag (a tag counts only when written in a string
+   * ref), `cozy:owner/repo@<alg>:<hex>` the one with that digest (a prefix of 12 or more hex digits
+   * will do). Returns what was removed; refuses pinned ones.
    */
   async removeSnapshot(refInput: ModelRef | string): Promise<SnapshotInfo[]> {
     const ref = typeof refInput === "string" ? parseModelRef(refInput) : refInput;
-    if (ref.scheme !== "hf") throw new Error("only hf: snapshots are in this cache");
-    const matches = (await this.listSnapshots()).filter(
-      (info) =>
-        info.repo === ref.repo &&
-        (ref.revision === undefined ||
-          info.revision === ref.revision ||
-          info.commit.startsWith(ref.revision.toLowerCase())),
-    );
+    const tag = ref.scheme === "cozy" && typeof refInput === "string" ? explicitCozyTag(refInput) : undefined;
+    const matches = (await this.listSnapshots()).filter((info) => {
+      if (ref.scheme === "hf") {
+        return (
+          info.scheme === "hf" &&
+          info.repo === ref.repo &&
+          (ref.revision === undefined ||
+            info.revision === ref.revision ||
+            info.commit.startsWith(ref.revision.toLowerCase()))
+        );
+      }
+      if (info.scheme !== "cozy" || info.repo !== `${ref.owner}/${ref.repo}`) return false;
+      if (ref.digest !== undefined) {
+        const want = digestHex(ref.digest);
+        const have = digestHex(info.commit);
+        return have === want || (want.length >= 12 && have.startsWith(want));
+      }
+      return tag === undefined || info.revision === tag;
+    });
     const pinned = matches.find((info) => info.pinned);
     if (pinned) throw new SnapshotInUseError(pinned.ref);
     for (const info of matches) {
@@ -308,6 +679,7 @@ export class ModelDiskCache {
         await lock.release();
       }
     }
+    if (matches.some((info) => info.scheme === "cozy")) await this.removeUnusedBlobs();
     return matches;
   }
 
@@ -333,6 +705,7 @@ export class ModelDiskCache {
       total -= info.bytes;
       removed.push(info);
     }
+    if (removed.some((info) => info.scheme === "cozy")) await this.removeUnusedBlobs();
     return removed;
   }
 
@@ -415,34 +788,14 @@ export class ModelDiskCache {
     await Promise.all(
       missing.map((file, at) =>
         this.pool.run(
-          async () => {
-            const index = at + 1;
-            const dest = join(building, ...file.path.split("/"));
-            const url = this.hub.fileUrl(repo, commit, file.path);
-            const size = Number.isFinite(file.size) ? file.size : undefined;
-            const result = await downloadFile(url, dest, {
-              headers,
-              ...(size === undefined ? {} : { expectedSize: size }),
-              ...(file.sha256 === undefined ? {} : { expectedSha256: file.sha256 }),
-              ...(options.signal === undefined ? {} : { signal: options.signal }),
-              ...(this.options.downloadRetries === undefined
-                ? {}
-                : { retries: this.options.downloadRetries }),
-              ...(this.options.retryBaseDelayMs === undefined
-                ? {}
-                : { retryBaseDelayMs: this.options.retryBaseDelayMs }),
-              onProgress: (bytes, total) =>
-                options.onProgress?.({ path: file.path, bytes, total, index, count, done: false }),
-            });
-            options.onProgress?.({
-              path: file.path,
-              bytes: result.bytes,
-              total: result.bytes,
-              index,
-              count,
-              done: true,
-            });
-          },
+          () =>
+            this.downloadSnapshotFile(
+              this.hub.fileUrl(repo, commit, file.path),
+              join(building, ...file.path.split("/")),
+              file,
+              { index: at + 1, count, headers },
+              options,
+            ),
           options.signal === undefined ? {} : { signal: options.signal },
         ),
       ),
@@ -464,14 +817,40 @@ export class ModelDiskCache {
     // The metadata is written before the rename, so a snapshot folder always has it.
     await writeFile(`${dir}.json.tmp`, JSON.stringify(meta));
     await rename(`${dir}.json.tmp`, `${dir}.json`);
-    if (existing !== undefined || (await stat(dir).catch(() => undefined)) !== undefined) {
-      const old = `${dir}.old-${randomBytes(4).toString("hex")}`;
-      await rename(dir, old);
-      await rename(building, dir);
-      await rm(old, { recursive: true, force: true });
-    } else {
-      await rename(building, dir);
-    }
+    await swapIntoPlace(building, dir);
+  }
+
+  /** One file of a snapshot, verified, to `dest` (through its `.part`), reporting progress. */
+  private async downloadSnapshotFile(
+    url: string,
+    dest: string,
+    file: SnapshotFile,
+    position: { index: number; count: number; headers?: Record<string, string> },
+    options: EnsureSnapshotOptions,
+  ): Promise<void> {
+    const { index, count } = position;
+    const size = Number.isFinite(file.size) ? file.size : undefined;
+    const result = await downloadFile(url, dest, {
+      ...(position.headers === undefined ? {} : { headers: position.headers }),
+      ...(size === undefined ? {} : { expectedSize: size }),
+      ...(file.sha256 === undefined ? {} : { expectedSha256: file.sha256 }),
+      ...(file.blake3 === undefined ? {} : { expectedBlake3: file.blake3 }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(this.options.downloadRetries === undefined ? {} : { retries: this.options.downloadRetries }),
+      ...(this.options.retryBaseDelayMs === undefined
+        ? {}
+        : { retryBaseDelayMs: this.options.retryBaseDelayMs }),
+      onProgress: (bytes, total) =>
+        options.onProgress?.({ path: file.path, bytes, total, index, count, done: false }),
+    });
+    options.onProgress?.({
+      path: file.path,
+      bytes: result.bytes,
+      total: result.bytes,
+      index,
+      count,
+      done: true,
+    });
   }
 }
 
@@ -502,6 +881,18 @@ async function lockSnapshot(dir: string, wait: boolean): Promise<HeldLock> {
       }
     },
   };
+}
+
+/** Renames `building` to `dir`; an existing `dir` (incomplete, or a subset) is moved aside first, then removed. */
+async function swapIntoPlace(building: string, dir: string): Promise<void> {
+  if ((await stat(dir).catch(() => undefined)) !== undefined) {
+    const old = `${dir}.old-${randomBytes(4).toString("hex")}`;
+    await rename(dir, old);
+    await rename(building, dir);
+    await rm(old, { recursive: true, force: true });
+  } else {
+    await rename(building, dir);
+  }
 }
 
 async function removeSnapshotFiles(dir: string): Promise<void> {
@@ -555,6 +946,65 @@ async function walkFiles(dir: string): Promise<{ path: string; size: number }[]>
     const path = join(dir, entry.name);
     if (entry.isDirectory()) result.push(...(await walkFiles(path)));
     else if (entry.isFile()) result.push({ path, size: (await stat(path)).size });
+  }
+  return result;
+}
+
+/** `cozy:<repo>@<digest>`, an unprefixed digest written as `blake3:<hex>` so the ref parses. */
+function cozySnapshotRef(repo: string, digest: string): string {
+  return `cozy:${repo}@${digestAlgorithm(digest) === undefined ? `blake3:${digest}` : digest}`;
+}
+
+/** The tag written in a cozy ref (`cozy:o/r:v1` → `v1`), or undefined when none is written. */
+function explicitCozyTag(text: string): string | undefined {
+  const body = text.trim().replace(/^cozy:/i, "");
+  const name = body.split("@")[0] ?? "";
+  const at = name.lastIndexOf(":");
+  return at === -1 || at === name.length - 1 ? undefined : name.slice(at + 1);
+}
+
+async function readCozyMeta(dir: string): Promise<CozySnapshotMeta | undefined> {
+  try {
+    const meta = JSON.parse(await readFile(`${dir}.json`, "utf8")) as CozySnapshotMeta;
+    return meta.version === META_VERSION && meta.scheme === "cozy" && Array.isArray(meta.files)
+      ? meta
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Puts `source` at `target`: a hard link, else a symlink, else a copy. */
+async function linkOrCopy(source: string, target: string): Promise<void> {
+  await mkdir(dirname(target), { recursive: true });
+  await rm(target, { force: true });
+  try {
+    await link(source, target);
+  } catch {
+    try {
+      await symlink(source, target);
+    } catch {
+      await copyFile(source, target);
+    }
+  }
+}
+
+/** The error with `what` in front of its message (the class, and so how it is handled, is kept). */
+function withContext(error: unknown, what: string): unknown {
+  if (error instanceof Error && !error.message.startsWith(what)) error.message = `${what}: ${error.message}`;
+  return error;
+}
+
+/** The targets of the symlinks under `dir` (any depth). */
+async function symlinkTargets(dir: string): Promise<string[]> {
+  const result: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) result.push(...(await symlinkTargets(path)));
+    else if (entry.isSymbolicLink()) {
+      const target = await readlink(path).catch(() => undefined);
+      if (target !== undefined) result.push(target);
+    }
   }
   return result;
 }

@@ -33,8 +33,8 @@ export interface DownloadFileOptions {
 
 export interface DownloadFileResult {
   bytes: number;
-  /** Hex sha256 of the whole file. */
-  sha256: string;
+  /** Hex sha256 of the whole file, when `expectedSha256` was given. */
+  sha256?: string;
   /** Hex blake3 of the whole file, when `expectedBlake3` was given. */
   blake3?: string;
   /** True when bytes kept from an earlier try or process (the `.part`) are part of the result. */
@@ -118,7 +118,35 @@ export async function downloadFile(
   });
 }
 
-type Hashers = { sha256: Hash; blake3: IHasher | undefined };
+/** The hashes a download checks; only those asked for are computed (hashing costs more CPU than receiving). */
+class Hashers {
+  private constructor(
+    private sha256: Hash | undefined,
+    private readonly blake3: IHasher | undefined,
+  ) {}
+
+  static async create(want: { sha256: boolean; blake3: boolean }): Promise<Hashers> {
+    const blake3 = want.blake3 ? (await createBLAKE3()).init() : undefined;
+    return new Hashers(want.sha256 ? createHash("sha256") : undefined, blake3);
+  }
+
+  update(chunk: Uint8Array): void {
+    this.sha256?.update(chunk);
+    this.blake3?.update(chunk);
+  }
+
+  /** Starts over from zero bytes. */
+  reset(): void {
+    if (this.sha256 !== undefined) this.sha256 = createHash("sha256");
+    this.blake3?.init();
+  }
+
+  digest(): { sha256?: string; blake3?: string } {
+    const sha256 = this.sha256?.digest("hex");
+    const blake3 = this.blake3?.digest("hex");
+    return { ...(sha256 === undefined ? {} : { sha256 }), ...(blake3 === undefined ? {} : { blake3 }) };
+  }
+}
 
 /** One file's download; `run` is one try and picks up what earlier tries left in the part. */
 class Transfer {
@@ -135,13 +163,16 @@ class Transfer {
   ) {}
 
   async run(): Promise<DownloadFileResult> {
-    const { expectedSize } = this.options;
+    const { expectedSize, expectedSha256, expectedBlake3 } = this.options;
+    const hashers = await Hashers.create({
+      sha256: expectedSha256 !== undefined,
+      blake3: expectedBlake3 !== undefined,
+    });
     let offset = await fileSize(this.part);
     if (expectedSize !== undefined && offset > expectedSize) {
       await rm(this.part, { force: true });
       offset = 0;
     }
-    const hashers = await this.newHashers();
     if (offset > 0) await hashFile(this.part, hashers);
     if (offset > 0 && offset === expectedSize) return this.finish(hashers, offset, true);
 
@@ -153,7 +184,7 @@ class Transfer {
         await response.body.dump().catch(() => undefined);
         await rm(this.part, { force: true });
         offset = 0;
-        this.resetHashers(hashers);
+        hashers.reset();
         response = await this.get(0);
       }
     } else if (offset > 0 && response.statusCode === 416) {
@@ -171,7 +202,7 @@ class Transfer {
     } else if (offset > 0 && response.statusCode === 200) {
       // The server ignored Range and sends the whole file: start the part over from zero.
       offset = 0;
-      this.resetHashers(hashers);
+      hashers.reset();
     }
     await this.checkStatus(response, offset);
     const total = this.totalOf(response, offset);
@@ -266,28 +297,42 @@ class Transfer {
     const { expectedSize, onProgress } = this.options;
     let handle: FileHandle | undefined;
     let size = offset;
+    /** Bytes in the part so far. */
+    let landed = offset;
     let reported = -1;
     const report = () => {
-      if (size !== reported) onProgress?.(size, total);
-      reported = size;
+      if (landed !== reported) onProgress?.(landed, total);
+      reported = landed;
     };
     let pending: Buffer[] = [];
     let pendingBytes = 0;
+    let writing: Promise<void> = Promise.resolve();
+    /** Starts writing the batch received so far; one write is in flight while the next batch arrives. */
     const flush = async () => {
       if (pendingBytes === 0 || handle === undefined) return;
       const buffers = pending;
       const bytes = pendingBytes;
       pending = [];
       pendingBytes = 0;
-      const { bytesWritten } = await handle.writev(buffers);
-      if (bytesWritten !== bytes)
-        throw new Error(`short write to ${this.part}: ${bytesWritten} of ${bytes} bytes`);
+      await writing;
+      writing = handle.writev(buffers).then(({ bytesWritten }) => {
+        if (bytesWritten !== bytes)
+          throw new Error(`short write to ${this.part}: ${bytesWritten} of ${bytes} bytes`);
+        landed += bytes;
+      });
+      writing.catch(() => undefined);
+    };
+    /** Writes what is left and waits for every write. */
+    const settle = async () => {
+      await flush();
+      await writing;
     };
     try {
       handle = await open(this.part, offset > 0 ? "a" : "w");
       for await (const data of response.body) {
         const chunk = data as Buffer;
         if (expectedSize !== undefined && size + chunk.length > expectedSize) {
+          await writing.catch(() => undefined);
           await handle.close();
           handle = undefined;
           await rm(this.part, { force: true });
@@ -300,8 +345,7 @@ class Transfer {
             "download exceeded expected size",
           );
         }
-        hashers.sha256.update(chunk);
-        hashers.blake3?.update(chunk);
+        hashers.update(chunk);
         pending.push(chunk);
         pendingBytes += chunk.length;
         size += chunk.length;
@@ -310,12 +354,12 @@ class Transfer {
           report();
         }
       }
-      await flush();
+      await settle();
       report();
       return size;
     } catch (error) {
       // Keep every byte that arrived: the next try or process resumes after them.
-      await flush().catch(() => undefined);
+      await settle().catch(() => undefined);
       throw this.networkError(error);
     } finally {
       await handle?.close().catch(() => undefined);
@@ -325,8 +369,7 @@ class Transfer {
 
   private async finish(hashers: Hashers, size: number, resumed: boolean): Promise<DownloadFileResult> {
     const { expectedSize, expectedSha256, expectedBlake3 } = this.options;
-    const sha256 = hashers.sha256.digest("hex");
-    const blake3 = hashers.blake3?.digest("hex");
+    const { sha256, blake3 } = hashers.digest();
     const mismatch = async (check: "size" | "sha256" | "blake3", expected: string, actual: string) => {
       await rm(this.part, { force: true });
       // A file joined from several transfers may hold a stale or foreign prefix: one fresh try.
@@ -338,7 +381,7 @@ class Transfer {
       throw await mismatch("size", String(expectedSize), String(size));
     }
     if (expectedSha256 !== undefined && sha256 !== expectedSha256.toLowerCase()) {
-      throw await mismatch("sha256", expectedSha256.toLowerCase(), sha256);
+      throw await mismatch("sha256", expectedSha256.toLowerCase(), sha256 ?? "");
     }
     if (expectedBlake3 !== undefined && blake3 !== expectedBlake3.toLowerCase()) {
       throw await mismatch("blake3", expectedBlake3.toLowerCase(), blake3 ?? "");
@@ -346,17 +389,12 @@ class Transfer {
     await syncFile(this.part);
     await rename(this.part, this.dest);
     await syncDirectory(dirname(this.dest));
-    return blake3 === undefined ? { bytes: size, sha256, resumed } : { bytes: size, sha256, blake3, resumed };
-  }
-
-  private async newHashers(): Promise<Hashers> {
-    const blake3 = this.options.expectedBlake3 === undefined ? undefined : (await createBLAKE3()).init();
-    return { sha256: createHash("sha256"), blake3 };
-  }
-
-  private resetHashers(hashers: Hashers): void {
-    hashers.sha256 = createHash("sha256");
-    hashers.blake3?.init();
+    return {
+      bytes: size,
+      ...(sha256 === undefined ? {} : { sha256 }),
+      ...(blake3 === undefined ? {} : { blake3 }),
+      resumed,
+    };
   }
 
   /** An abort becomes the signal's reason; a network failure becomes a retryable DownloadError. */
@@ -396,9 +434,7 @@ async function fileSize(path: string): Promise<number> {
 
 async function hashFile(path: string, hashers: Hashers): Promise<void> {
   for await (const data of createReadStream(path, { highWaterMark: FLUSH_BYTES })) {
-    const chunk = data as Buffer;
-    hashers.sha256.update(chunk);
-    hashers.blake3?.update(chunk);
+    hashers.update(data as Buffer);
   }
 }
 

@@ -204,12 +204,13 @@ export class HfHubClient {
   }
 }
 
-function encodeRepo(repo: string): string {
+/** `owner/repo` with each segment URL-encoded. */
+export function encodeRepo(repo: string): string {
   return repo.split("/").map(encodeURIComponent).join("/");
 }
 
 /** `: <the API's error text>` when the body says something, else empty. */
-async function errorDetail(response: Dispatcher.ResponseData): Promise<string> {
+export async function errorDetail(response: Dispatcher.ResponseData): Promise<string> {
   try {
     const text = (await response.body.text()).slice(0, 500);
     try {
