@@ -10,7 +10,7 @@ import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, statSync, writeSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createBLAKE3 } from "hash-wasm";
+import { Blake3Hasher } from "@napi-rs/blake-hash";
 import { downloadFile } from "../dist/models/download-file.js";
 import { startProcess } from "./runner.mjs";
 
@@ -21,7 +21,7 @@ const ROUNDS = Number(process.env.BENCH_DOWNLOAD_ROUNDS ?? 3);
 /** Writes `size` random bytes to `path` and returns their sha256 and blake3. */
 async function writeRandomFile(path, size) {
   const sha256 = createHash("sha256");
-  const blake3 = (await createBLAKE3()).init();
+  const blake3 = new Blake3Hasher();
   const chunk = Buffer.alloc(8 * 1024 * 1024);
   const fd = openSync(path, "w");
   try {

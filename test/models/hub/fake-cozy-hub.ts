@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { blake3 } from "hash-wasm";
+import { blake3 } from "@napi-rs/blake-hash";
 import type { ResolvedCozyModel } from "../../../src/models/cozy-hub.js";
 
 /**
@@ -269,7 +269,7 @@ export async function startFakeCozyHub(): Promise<FakeCozyHub> {
     async publish(repo, tag, files) {
       const stored: StoredFile[] = [];
       for (const file of files) {
-        const hex = await blake3(file.content);
+        const hex = blake3(file.content).toString("hex");
         stored.push({ path: file.path, content: file.content, blake3: hex });
         blobs.set(hex, stored.at(-1) as StoredFile);
       }
@@ -306,7 +306,7 @@ async function treeHash(files: readonly StoredFile[]): Promise<string> {
     .sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)))
     .map((file) => `${file.path}\t${file.content.length}\t${file.blake3}\n`)
     .join("");
-  return blake3(lines);
+  return blake3(lines).toString("hex");
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
