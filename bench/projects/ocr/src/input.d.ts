@@ -1,0 +1,2 @@
+export declare function detInput(size: number, seed: number): Float32Array;
+export declare function textPixels(map: Float32Array): number;
