@@ -88,6 +88,8 @@ describe("examples/vad", () => {
     });
     const body = (await response.json()) as { success: boolean; safe_message: string; error_message: string };
     expect(body.success).toBe(false);
-    expect(`${body.safe_message} ${body.error_message}`).toMatch(/invalid file ref "\.\.\/\.\.\/hello\/cozy\.toml": .*'\.\.' segment/);
+    expect(`${body.safe_message} ${body.error_message}`).toMatch(
+      /invalid file ref "\.\.\/\.\.\/hello\/cozy\.toml": .*'\.\.' segment/,
+    );
   });
 });

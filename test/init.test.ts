@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkDockerfile } from "../src/build/dockerfile.js";
 import { CLI, REPO_ROOT, startRunner } from "./support/runner-process.js";
 
 interface Result {
@@ -142,25 +143,24 @@ describe("cozy-worker init", () => {
     expect(test.stdout).toMatch(/# fail 0/);
   }, 90_000);
 
-  it("has a Dockerfile that bakes the manifest and runs serve in exec form, and a .dockerignore", async () => {
+  it("has the contract's Dockerfile (gen-worker's CPU one) and a .dockerignore", async () => {
     const dockerfile = await readFile(join(project, "Dockerfile"), "utf8");
+    const cpu = await readFile(join(REPO_ROOT, "templates", "dockerfiles", "cpu.Dockerfile"), "utf8");
+    expect(dockerfile).toBe(cpu);
+    const facts = checkDockerfile(dockerfile);
+    expect(facts).toEqual({ problems: [], baseImageArg: true, depsArg: true });
     expect(dockerfile).toMatch(/^ARG BASE_IMAGE=node:\$\{NODE_VERSION\}-bookworm-slim$/m);
-    expect(dockerfile).toMatch(/^FROM \$\{BASE_IMAGE\}$/m);
-    expect(dockerfile).toContain(
-      "RUN mkdir -p /app/.cozy && cozy-worker discover > /app/.cozy/manifest.json",
-    );
-    expect(dockerfile).toMatch(/^ENTRYPOINT \["\/app\/node_modules\/\.bin\/cozy-worker", "serve"\]$/m);
     expect(dockerfile).toMatch(/^USER \S+/m);
     // dependency layers come before the source
-    expect(dockerfile.indexOf("RUN npm ci")).toBeLessThan(dockerfile.indexOf("COPY . ."));
+    expect(dockerfile.indexOf("COPY --from=deps")).toBeLessThan(dockerfile.indexOf("COPY . ."));
     const ignore = (await readFile(join(project, ".dockerignore"), "utf8")).split("\n");
     expect(ignore).toEqual(expect.arrayContaining(["node_modules", ".cozy", "outputs"]));
 
     const gpu = await readFile(join(REPO_ROOT, "templates", "dockerfiles", "gpu.Dockerfile"), "utf8");
+    expect(checkDockerfile(gpu)).toEqual({ problems: [], baseImageArg: true, depsArg: true });
     expect(gpu).toMatch(/^ARG BASE_IMAGE=nvidia\/cuda:12\.\S+-cudnn-runtime-\S+$/m);
     expect(gpu).toMatch(/^COPY --from=node \/usr\/local\/bin\/node /m);
-    expect(gpu).toContain("RUN mkdir -p /app/.cozy && cozy-worker discover > /app/.cozy/manifest.json");
-    expect(gpu).toMatch(/^ENTRYPOINT \["\/app\/node_modules\/\.bin\/cozy-worker", "serve"\]$/m);
+    expect(gpu.indexOf("COPY --from=deps")).toBeLessThan(gpu.indexOf("COPY . ."));
   });
 
   it("refuses a folder that is not empty, names what is there, and touches nothing", async () => {

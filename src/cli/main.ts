@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { GEN_WORKER_VERSION } from "../version.js";
+import { registerBuild } from "./build.js";
 import { registerDiscover } from "./discover.js";
 import { registerInit } from "./init.js";
 import { registerInvoke } from "./invoke.js";
@@ -23,11 +24,14 @@ Examples:
   $ cozy-worker discover examples/hello            print the manifest of a project
   $ cozy-worker run --local examples/hello --watch serve it over HTTP for development
   $ cozy-worker invoke hello name=world            call an endpoint of the running dev runner
+  $ cozy-worker build examples/hello -t hello:dev  build the worker image (Docker)
+  $ cozy-worker run --image hello:dev              the dev runner inside that image
   $ SCHEDULER_ADDR=127.0.0.1:8080 WORKER_JWT=dev cozy-worker serve examples/hello
                                                    run the production worker against a scheduler`,
   );
   registerInit(program, out);
   registerDiscover(program, out);
+  registerBuild(program, out);
   registerRun(program, out);
   registerInvoke(program, out);
   registerServe(program, out);

@@ -8,6 +8,7 @@ import { parseListenAddress, UsageError } from "./usage.js";
 
 interface RunOptions {
   local?: boolean;
+  image?: string;
   listen: string;
   outputs: string;
   files?: string;
@@ -21,6 +22,7 @@ export function registerRun(program: Command, out: Output): void {
     .description("serve a project's endpoints over HTTP for development (the dev runner)")
     .argument("[dir]", "project folder holding cozy.toml", ".")
     .option("--local", "run the handlers on this machine, without Docker")
+    .option("--image <tag>", "run the dev runner inside this built image (Docker), e.g. my-worker:dev")
     .option(
       "--listen <host:port>",
       "address to serve on",
@@ -51,18 +53,25 @@ from HF_ENDPOINT (HF_TOKEN for private repos) and loaded on WORKER_ORT_PROVIDERS
 
 Examples:
   $ cozy-worker run --local examples/hello --watch
+  $ cozy-worker run --image hello:dev                       (after cozy-worker build -t hello:dev)
   $ cozy-worker invoke hello name=world                    (in another terminal)
   $ cozy-worker run --local examples/vad --files examples/vad/samples
   $ cozy-worker invoke detectSpeech audio:='{"ref": "hello.wav"}'
   $ curl -X POST localhost:8081/v1/run/hello -d '{"name": "world"}'`,
     )
     .action(async (dir: string, options: RunOptions) => {
-      if (!options.local) {
-        throw new UsageError("say where to run: --local runs the handlers on this machine");
+      if (options.local === (options.image !== undefined)) {
+        throw new UsageError(
+          "say where to run, one of: --local (the handlers on this machine) or --image TAG (inside a built image)",
+        );
       }
       const drainSeconds = Number(options.drainTimeout);
       if (!Number.isFinite(drainSeconds) || drainSeconds < 0) {
         throw new UsageError(`--drain-timeout must be a number of seconds, got "${options.drainTimeout}"`);
+      }
+      if (options.image !== undefined) {
+        await runInImage(options.image, options, drainSeconds, out);
+        return;
       }
       installCrashGuards(out);
       out.info(`loading ${dir} ...`);
@@ -93,6 +102,49 @@ Examples:
       await runner.close();
       out.info("stopped");
     });
+}
+
+async function runInImage(
+  image: string,
+  options: RunOptions,
+  drainSeconds: number,
+  out: Output,
+): Promise<void> {
+  const listen = parseListenAddress(options.listen);
+  const [{ connectEngine }, { runImage }, { BuildError }] = await Promise.all([
+    import("../build/engine.js"),
+    import("../build/container.js"),
+    import("../build/errors.js"),
+  ]);
+  let container: Awaited<ReturnType<typeof runImage>>;
+  try {
+    container = await runImage(await connectEngine(), {
+      image,
+      listen,
+      outputsDir: options.outputs,
+      drainTimeoutS: drainSeconds,
+      stdout: process.stdout,
+      stderr: process.stderr,
+    });
+  } catch (error) {
+    if (!(error instanceof BuildError)) throw error;
+    out.error(error.message);
+    process.exitCode = ExitCode.Failure;
+    return;
+  }
+  const host = listen.host.includes(":") ? `[${listen.host}]` : listen.host;
+  out.info(
+    `${image} in container ${container.id.slice(0, 12)} (${container.network} network): dev runner on http://${host}:${listen.port}, outputs in ${options.outputs}; press Ctrl-C to stop`,
+  );
+  const code = await Promise.race([container.exited, untilSignal().then(() => undefined)]);
+  if (code === undefined) out.info("stopping the container: finishing runs in flight ...");
+  await container.stop();
+  if (code !== undefined) {
+    out.error(`the container exited with code ${code} (its output is above)`);
+    process.exitCode = ExitCode.Failure;
+    return;
+  }
+  out.info("stopped and removed");
 }
 
 async function reportLoadFailure(error: unknown, out: Output): Promise<boolean> {

@@ -13,7 +13,10 @@ export const SDK_ENTRY = ownEntry("index.d.ts");
  * `gen-worker` always resolves to this CLI's own types, so discovery works before the tenant has
  * installed anything and agrees with the runtime that will execute the handlers.
  */
-export function createTenantProgram(mainPath: string): { project: Project; entry: ts.SourceFile } {
+export function createTenantProgram(
+  mainPath: string,
+  overrides: ts.CompilerOptions = {},
+): { project: Project; entry: ts.SourceFile } {
   const project = new Project({
     compilerOptions: {
       target: ts.ScriptTarget.ES2022,
@@ -27,6 +30,7 @@ export function createTenantProgram(mainPath: string): { project: Project; entry
       allowJs: true,
       types: [],
       paths: { "gen-worker": [SDK_ENTRY] },
+      ...overrides,
     },
     skipAddingFilesFromTsConfig: true,
     skipFileDependencyResolution: true,

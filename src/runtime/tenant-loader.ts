@@ -1,7 +1,8 @@
+import { existsSync } from "node:fs";
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { build, type Plugin } from "esbuild";
+import type { Plugin } from "esbuild";
 import { ownEntry } from "../own-files.js";
 import type { HandlerTable } from "./executor.js";
 
@@ -15,14 +16,28 @@ export class TenantBuildError extends Error {
   }
 }
 
+/**
+ * The handler bundle that `cozy-worker build` makes on the host and puts in the image. The image
+ * has no esbuild and its files are root's, read-only to the worker, so the worker imports this
+ * file instead of bundling at start (and starts faster).
+ */
+export const PREBUILT_BUNDLE = ".cozy/bundle/main.mjs";
+
 let generation = 0;
 
 /**
- * Bundles the tenant's TypeScript entry with esbuild into `<project>/.cozy/build/` and imports
+ * Imports the tenant's handlers: the prebuilt bundle in an image ({@link PREBUILT_BUNDLE}), else
+ * bundles the TypeScript entry with esbuild into `<project>/.cozy/build/` and imports
  * it. Packages stay external (resolved from the project's node_modules), except `gen-worker`,
  * which is this runtime's own module. Each load writes a new file, so a reload gets fresh code.
  */
 export async function loadTenantModule(projectDir: string, mainPath: string): Promise<HandlerTable> {
+  const prebuilt = join(projectDir, PREBUILT_BUNDLE);
+  if (existsSync(prebuilt)) {
+    process.setSourceMapsEnabled(true);
+    return (await import(pathToFileURL(prebuilt).href)) as HandlerTable;
+  }
+  const { build } = await import("esbuild");
   const outDir = join(projectDir, ".cozy", "build");
   await mkdir(outDir, { recursive: true });
   generation++;

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { arch, platform } from "node:os";
 import { dirname, join } from "node:path";
-import { env as ortEnv, InferenceSession } from "onnxruntime-node";
+import { InferenceSession, env as ortEnv } from "onnxruntime-node";
 import type { Logger } from "../../transport/logger.js";
 
 /** Execution providers a worker may be configured with, in the spelling ONNX Runtime uses. */

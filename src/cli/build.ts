@@ -1,0 +1,76 @@
+import type { Command } from "commander";
+import { ExitCode, type Output } from "./output.js";
+import { UsageError } from "./usage.js";
+
+interface BuildCliOptions {
+  tag?: string;
+  gpu?: boolean;
+  cpu?: boolean;
+  baseImage?: string;
+  push?: boolean;
+  json?: boolean;
+}
+
+export function registerBuild(program: Command, out: Output): void {
+  program
+    .command("build")
+    .description("build the project's worker image through the Docker Engine")
+    .argument("[dir]", "project folder holding cozy.toml, Dockerfile, package.json and its lockfile", ".")
+    .option(
+      "-t, --tag <image>",
+      "the image name and tag, e.g. my-worker:1 or registry.example.com/team/my-worker:1",
+    )
+    .option("--gpu", "build with gen-worker's GPU Dockerfile (CUDA 12, cuDNN 9) instead of the project's")
+    .option("--cpu", "build with gen-worker's CPU Dockerfile (Node.js slim) instead of the project's")
+    .option(
+      "--base-image <image>",
+      "start from this image instead of the Dockerfile's default (ARG BASE_IMAGE)",
+    )
+    .option("--push", "push the image to the registry named in its tag")
+    .option("--json", "print the result (image id, size, labels, endpoints) as JSON on stdout")
+    .addHelpText(
+      "after",
+      `
+Before Docker runs, build checks the project files, the Dockerfile's bake step and ENTRYPOINT,
+discovers the handlers, type-checks them and bundles them. gen-worker and the project's production
+dependencies are staged from this machine (run npm install first), so the build itself needs no
+network. Afterwards it checks that the manifest baked into the image equals this discovery.
+DOCKER_HOST selects the engine.
+
+Examples:
+  $ cozy-worker build -t my-worker:dev
+  $ cozy-worker build examples/hello -t hello:1 --base-image local/node-base:20.20.2
+  $ cozy-worker build -t registry.example.com/team/my-worker:1 --push
+  $ cozy-worker run --image my-worker:dev            then: cozy-worker invoke <endpoint> ...`,
+    )
+    .action(async (dir: string, options: BuildCliOptions) => {
+      if (!options.tag) throw new UsageError("name the image: -t my-worker:dev");
+      if (options.gpu && options.cpu) throw new UsageError("choose one of --gpu and --cpu");
+      const { buildProject } = await import("../build/build.js");
+      const { BuildError } = await import("../build/errors.js");
+      try {
+        const result = await buildProject({
+          dir,
+          tag: options.tag,
+          ...(options.gpu ? { target: "gpu" as const } : options.cpu ? { target: "cpu" as const } : {}),
+          ...(options.baseImage ? { baseImage: options.baseImage } : {}),
+          push: options.push === true,
+          log: out,
+          progress: { write: (text) => process.stderr.write(text), tty: process.stderr.isTTY === true },
+        });
+        if (options.json) {
+          const { manifest, ...rest } = result;
+          const endpoints = manifest.functions.map((fn) => fn.endpoint_name);
+          await out.writeResult(`${JSON.stringify({ ...rest, endpoints }, null, 2)}\n`);
+        } else {
+          out.info(`endpoints: ${result.manifest.functions.map((fn) => fn.endpoint_name).join(", ")}`);
+          out.info(`try it: cozy-worker run --image ${result.tag}`);
+        }
+      } catch (error) {
+        if (!(error instanceof BuildError)) throw error;
+        out.error(error.message);
+        for (const line of error.details) out.info(`  ${line}`);
+        process.exitCode = ExitCode.Failure;
+      }
+    });
+}
