@@ -7,12 +7,17 @@ import { BuildError } from "./errors.js";
 /** Where the project lies in an image built by the contract, and where run outputs are mounted. */
 const APP_DIR = "/app";
 const OUTPUTS_DIR = "/outputs";
+const FILES_DIR = "/files";
 const RUNNER_PORT = 8081;
 
 export interface ImageRunOptions {
   image: string;
   listen: { host: string; port: number };
   outputsDir: string;
+  /** Mounted read-only and served as the file API, so input `Asset` refs name files in it. */
+  filesDir?: string | undefined;
+  /** `KEY=VALUE` settings for the runner (HF_ENDPOINT, HF_TOKEN, WORKER_*). */
+  env?: readonly string[];
   drainTimeoutS: number;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
@@ -59,14 +64,27 @@ export async function runImage(docker: Docker, options: ImageRunOptions): Promis
   const user = process.getuid && process.getgid ? `${process.getuid()}:${process.getgid()}` : undefined;
   const container = await docker.createContainer({
     Image: options.image,
-    Entrypoint: [...program, "run", "--local", APP_DIR, "--listen", listen, "--outputs", OUTPUTS_DIR],
+    Entrypoint: [
+      ...program,
+      "run",
+      "--local",
+      APP_DIR,
+      "--listen",
+      listen,
+      "--outputs",
+      OUTPUTS_DIR,
+      ...(options.filesDir === undefined ? [] : ["--files", FILES_DIR]),
+    ],
     Cmd: ["--drain-timeout", String(options.drainTimeoutS)],
     ...(user ? { User: user } : {}),
-    Env: ["NO_COLOR=1"],
+    Env: ["NO_COLOR=1", ...(options.env ?? [])],
     Labels: { "cozy.run-image": options.image },
     ...(bridge ? { ExposedPorts: { [`${RUNNER_PORT}/tcp`]: {} } } : {}),
     HostConfig: {
-      Binds: [`${outputsDir}:${OUTPUTS_DIR}`],
+      Binds: [
+        `${outputsDir}:${OUTPUTS_DIR}`,
+        ...(options.filesDir === undefined ? [] : [`${resolve(options.filesDir)}:${FILES_DIR}:ro`]),
+      ],
       NetworkMode: bridge ? "bridge" : "host",
       ...(bridge
         ? {

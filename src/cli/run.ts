@@ -12,6 +12,7 @@ interface RunOptions {
   listen: string;
   outputs: string;
   files?: string;
+  env: string[];
   watch?: boolean;
   drainTimeout: string;
 }
@@ -37,6 +38,12 @@ export function registerRun(program: Command, out: Output): void {
       "--files <dir>",
       'serve this folder as the file API: an input Asset {"ref": "a.wav"} reads <dir>/a.wav',
     )
+    .option(
+      "-e, --env <KEY[=VALUE]>",
+      "with --image: a setting for the runner in the container (KEY alone copies this shell's value); repeatable",
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
     .option("--watch", "reload the handlers when a source file changes")
     .option("--drain-timeout <seconds>", "on Ctrl-C, how long in-flight runs may finish", "10")
     .addHelpText(
@@ -56,6 +63,7 @@ Examples:
   $ cozy-worker run --image hello:dev                       (after cozy-worker build -t hello:dev)
   $ cozy-worker invoke hello name=world                    (in another terminal)
   $ cozy-worker run --local examples/vad --files examples/vad/samples
+  $ cozy-worker run --image vad:dev --files examples/vad/samples -e HF_ENDPOINT -e HF_TOKEN
   $ cozy-worker invoke detectSpeech audio:='{"ref": "hello.wav"}'
   $ curl -X POST localhost:8081/v1/run/hello -d '{"name": "world"}'`,
     )
@@ -72,6 +80,11 @@ Examples:
       if (options.image !== undefined) {
         await runInImage(options.image, options, drainSeconds, out);
         return;
+      }
+      if (options.env.length > 0) {
+        throw new UsageError(
+          "--env only works with --image: with --local the runner has this shell's environment",
+        );
       }
       installCrashGuards(out);
       out.info(`loading ${dir} ...`);
@@ -122,6 +135,8 @@ async function runInImage(
       image,
       listen,
       outputsDir: options.outputs,
+      filesDir: options.files,
+      env: containerEnv(options.env),
       drainTimeoutS: drainSeconds,
       stdout: process.stdout,
       stderr: process.stderr,
@@ -145,6 +160,18 @@ async function runInImage(
     return;
   }
   out.info("stopped and removed");
+}
+
+/** `KEY=VALUE` as given; a bare `KEY` takes this process's value, and must have one. */
+function containerEnv(settings: readonly string[]): string[] {
+  return settings.map((setting) => {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*(=|$)/.test(setting))
+      throw new UsageError(`--env ${setting}: write KEY=VALUE, or KEY to pass this shell's value`);
+    if (setting.includes("=")) return setting;
+    const value = process.env[setting];
+    if (value === undefined) throw new UsageError(`--env ${setting}: ${setting} is not set in this shell`);
+    return `${setting}=${value}`;
+  });
 }
 
 async function reportLoadFailure(error: unknown, out: Output): Promise<boolean> {

@@ -20,12 +20,50 @@ interface ProjectCase {
   /** An endpoint to call, its payload fields as `invoke` takes them, and text its output holds. */
   invoke: string[];
   expect: string;
+  /** A folder whose files input `Asset` refs name (run --files, invoke --serve-files-dir). */
+  files?: string;
+  /** The project's models come from the examples' local Hugging Face hub (HF_ENDPOINT). */
+  models?: boolean;
 }
 
-// One line per project: the ONNX example joins here.
+// One line per project.
 const PROJECTS: ProjectCase[] = [
   { dir: "examples/hello", invoke: ["hello", "name=world"], expect: "Hello, world!" },
+  {
+    dir: "examples/vad",
+    invoke: ["detectSpeech", 'audio:={"ref": "hello.wav"}'],
+    expect: '"segments"',
+    files: "examples/vad/samples",
+    models: true,
+  },
 ];
+
+/** `HF_ENDPOINT=...` of scripts/example-hub.mjs, started once for the projects that need it. */
+let exampleHub: { env: string[]; stop(): void } | undefined;
+async function modelEnv(project: ProjectCase): Promise<string[]> {
+  if (!project.models) return [];
+  if (!exampleHub) {
+    const hub = spawn(process.execPath, [join(REPO_ROOT, "scripts/example-hub.mjs"), "--port", "0"], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const endpoint = await until("the example hub", async () =>
+      Promise.resolve(/HF_ENDPOINT=(\S+)/.exec(collected(hub))?.[1]),
+    );
+    exampleHub = { env: [`HF_ENDPOINT=${endpoint}`, "WORKER_ORT_PROVIDERS=cpu"], stop: () => hub.kill() };
+  }
+  return exampleHub.env;
+}
+
+const hubOutput = new WeakMap<ChildProcess, string>();
+function collected(child: ChildProcess): string {
+  if (!hubOutput.has(child)) {
+    hubOutput.set(child, "");
+    child.stdout?.on("data", (chunk: Buffer) => hubOutput.set(child, (hubOutput.get(child) ?? "") + chunk));
+  }
+  return hubOutput.get(child) ?? "";
+}
+
+afterAll(() => exampleHub?.stop());
 
 const docker = await engineOrSkip("image tests");
 
@@ -114,9 +152,22 @@ describe.skipIf(!docker).each(PROJECTS)("the image of $dir", (project) => {
   it("runs the dev runner inside the image (run --image), answers invoke, and Ctrl-C removes the container", async () => {
     const port = await freePort();
     const outputs = await mkdtemp(join(tmpdir(), "cozy-image-outputs-"));
+    const settings = (await modelEnv(project)).flatMap((setting) => ["-e", setting]);
+    const files = project.files ? ["--files", join(REPO_ROOT, project.files)] : [];
     const runner = spawn(
       process.execPath,
-      [CLI, "run", "--image", tag, "--listen", `127.0.0.1:${port}`, "--outputs", outputs],
+      [
+        CLI,
+        "run",
+        "--image",
+        tag,
+        "--listen",
+        `127.0.0.1:${port}`,
+        "--outputs",
+        outputs,
+        ...settings,
+        ...files,
+      ],
       { env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] },
     );
     const logs = collect(runner);
@@ -141,7 +192,17 @@ describe.skipIf(!docker).each(PROJECTS)("the image of $dir", (project) => {
   it("serves: the worker in the container completes a task for the one-shot scheduler on the host", async () => {
     const invocation = spawn(
       process.execPath,
-      [CLI, "invoke", ...project.invoke, "--scheduler", "--listen", "127.0.0.1:0", "--wait-s", "30"],
+      [
+        CLI,
+        "invoke",
+        ...project.invoke,
+        "--scheduler",
+        "--listen",
+        "127.0.0.1:0",
+        "--wait-s",
+        "30",
+        ...(project.files ? ["--serve-files-dir", join(REPO_ROOT, project.files)] : []),
+      ],
       { env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] },
     );
     const transcript = collect(invocation);
@@ -150,7 +211,7 @@ describe.skipIf(!docker).each(PROJECTS)("the image of $dir", (project) => {
     );
     const container = await engine.createContainer({
       Image: tag,
-      Env: [`SCHEDULER_ADDR=${address}`, "WORKER_JWT=dev"],
+      Env: [`SCHEDULER_ADDR=${address}`, "WORKER_JWT=dev", ...(await modelEnv(project))],
       HostConfig: { NetworkMode: "host" },
     });
     try {
