@@ -8,9 +8,10 @@ import { runnerProgram } from "../src/build/container.js";
 import { collectContext, packEntries, textEntry } from "../src/build/context.js";
 import { BAKE_LINE, checkDockerfile, ENTRYPOINT_LINE, parseDockerfile } from "../src/build/dockerfile.js";
 import { manifestDifferences } from "../src/build/manifest-check.js";
-import { BuildProgress, formatBytes, type Step } from "../src/build/progress.js";
+import { BuildProgress, type Step } from "../src/build/progress.js";
 import { PushProgress, splitTag } from "../src/build/push.js";
 import type { Manifest } from "../src/discovery/manifest.js";
+import { formatBytes } from "../src/format-bytes.js";
 
 const GOOD = `ARG BASE_IMAGE=node:22-bookworm-slim
 ARG GEN_WORKER_DEPS
@@ -175,7 +176,7 @@ describe("build progress", () => {
     push.handle({ status: "Preparing", id: "b" });
     push.handle({ status: "Pushing", id: "a", progressDetail: { current: 1500, total: 3000 } });
     push.handle({ status: "Layer already exists", id: "b" });
-    expect(push.summary()).toBe("1/2 layers, 1.5 kB sent");
+    expect(push.summary()).toBe("1/2 layers, 1.50 kB sent");
     push.handle({ status: "", aux: { Digest: "sha256:d" } });
     expect(push.digest).toBe("sha256:d");
   });

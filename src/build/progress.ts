@@ -111,19 +111,6 @@ export function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;
 }
 
-/** Bytes as people read them: 512 B, 3.4 kB, 81.2 MB (powers of 1000, as Docker prints sizes). */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1000) return `${bytes} B`;
-  const units = ["kB", "MB", "GB", "TB"];
-  let value = bytes / 1000;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
-}
-
 /**
  * Shows a build as it runs. On a terminal: one line per finished step with its time, and a
  * live line for the step in progress; elsewhere (CI logs): one line as each step starts.

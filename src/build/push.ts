@@ -1,7 +1,8 @@
 import type Docker from "dockerode";
+import { formatBytes } from "../format-bytes.js";
 import { followEvents } from "./engine.js";
 import { BuildError } from "./errors.js";
-import { type EngineEvent, formatBytes } from "./progress.js";
+import type { EngineEvent } from "./progress.js";
 
 /** `registry:5000/team/app:1` → repository `registry:5000/team/app`, tag `1` (default `latest`). */
 export function splitTag(reference: string): { repository: string; tag: string } {

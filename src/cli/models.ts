@@ -40,7 +40,7 @@ Progress goes to stderr.`,
     .action(async (model: string, dir: string, options: { dtype?: string; json?: boolean }) => {
       await withErrors(out, async () => {
         const { ModelDiskCache } = await import("../models/disk-cache.js");
-        const { formatBytes } = await import("../models/hf-file-selection.js");
+        const { formatBytes } = await import("../format-bytes.js");
         const spec = await modelSpecFor(model, dir, options.dtype);
         const cache = new ModelDiskCache();
         const started = Date.now();
@@ -68,7 +68,7 @@ Progress goes to stderr.`,
     .action(async (options: { json?: boolean }) => {
       await withErrors(out, async () => {
         const { ModelDiskCache } = await import("../models/disk-cache.js");
-        const { formatBytes } = await import("../models/hf-file-selection.js");
+        const { formatBytes } = await import("../format-bytes.js");
         const cache = new ModelDiskCache();
         const snapshots = (await cache.listSnapshots()).reverse();
         if (options.json) {
@@ -103,7 +103,7 @@ Progress goes to stderr.`,
     .action(async (ref: string, options: { json?: boolean }) => {
       await withErrors(out, async () => {
         const { ModelDiskCache } = await import("../models/disk-cache.js");
-        const { formatBytes } = await import("../models/hf-file-selection.js");
+        const { formatBytes } = await import("../format-bytes.js");
         const { parseModelRef } = await import("../models/refs.js");
         parseModelRef(ref);
         const cache = new ModelDiskCache();

@@ -1,6 +1,7 @@
 import { minimatch } from "minimatch";
 import { DTYPES, type Dtype } from "../config/cozy-toml.js";
 import { EnvironmentError } from "../config/environment.js";
+import { formatBytes } from "../format-bytes.js";
 import { normalizeRelativePath } from "./relative-path.js";
 
 /** One file of a Hugging Face repo listing (`GET /api/models/<repo>/tree/<rev>?recursive=true`). */
@@ -394,18 +395,6 @@ function describePaths(paths: readonly string[]): string {
   return paths.length === 0
     ? "no files"
     : `${paths.length} files: ${describeList([...paths].sort(compareText))}`;
-}
-
-/** `1.5 GB`-style text (decimal units, as the 30 GB guard is written). */
-export function formatBytes(bytes: number): string {
-  const units = ["B", "kB", "MB", "GB", "TB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit += 1;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
 }
 
 const TRUTHY = new Set(["1", "true", "yes", "y", "t"]);

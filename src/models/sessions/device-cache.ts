@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { stat } from "node:fs/promises";
 import type { InferenceSession } from "onnxruntime-node";
 import { EnvironmentError } from "../../config/environment.js";
+import { formatBytes, formatGiB } from "../../format-bytes.js";
 import { type MachineInfo, readMachineInfo } from "../../transport/machine-info.js";
 import type { SessionLog } from "./execution-providers.js";
 
@@ -188,7 +189,7 @@ export class DeviceCache<S extends ReleasableSession = InferenceSession> {
     log?: SessionLog,
   ): Promise<DeviceCache<S>> {
     const budget = await detectDeviceBudget(env);
-    log?.info({ ...budget }, `session memory budget ${budget.budgetBytes} bytes (${budget.source})`);
+    log?.info({ ...budget }, `session memory budget ${formatGiB(budget.budgetBytes)} (${budget.source})`);
     return new DeviceCache<S>({
       budgetBytes: budget.budgetBytes,
       device: budget.device,
@@ -260,7 +261,7 @@ export class DeviceCache<S extends ReleasableSession = InferenceSession> {
       this.log?.warn({ model: modelId, errors }, `releasing replaced sessions of ${modelId} failed`);
     this.log?.info(
       { model: modelId, sizeBytes, usedBytes: this.used, budgetBytes: this.budgetBytes },
-      `model ${modelId} loaded (${sizeBytes} bytes)`,
+      `model ${modelId} loaded (${formatBytes(sizeBytes)})`,
     );
     return report;
   }
