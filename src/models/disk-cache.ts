@@ -101,15 +101,19 @@ export interface SnapshotFile {
   blake3?: string;
 }
 
-export interface HfSnapshot {
-  /** `hf:<repo>@<commit>`. */
+/** A snapshot on disk, `hf:` or `cozy:`. */
+export interface Snapshot {
+  /** `hf:<repo>@<commit>`, or `cozy:<owner>/<repo>@<snapshot digest>` (an unprefixed digest as `blake3:<hex>`). */
   ref: string;
+  /** `<owner>/<repo>`. */
   repo: string;
+  /** What the ref asked for: a revision, a cozy digest or tag. */
   revision: string;
+  /** The commit (`hf:`) or the snapshot digest, lowercase, as the orchestrator or Cozy Hub gave it (`cozy:`). */
   commit: string;
-  /** The snapshot folder: `<cache>/hf/<owner>--<repo>/snapshots/<commit>`. */
+  /** The snapshot folder: `<cache>/hf/<owner>--<repo>/snapshots/<commit>` or `<cache>/cozy/snapshots/<digest>`. */
   dir: string;
-  /** The files selected for this spec, sorted by path. */
+  /** The files selected for this spec (`hf:`) or every file of the snapshot with its `blake3` (`cozy:`), sorted by path. */
   files: SnapshotFile[];
   /** Their total size. */
   bytes: number;
@@ -119,28 +123,8 @@ export interface HfSnapshot {
   release(): void;
 }
 
-/**
- * A `cozy:` snapshot: the same fields as {@link HfSnapshot}, `commit` being the snapshot digest.
- */
-export interface CozySnapshot {
-  /** `cozy:<owner>/<repo>@<snapshot digest>` (an unprefixed digest is written as `blake3:<hex>`). */
-  ref: string;
-  /** `<owner>/<repo>`. */
-  repo: string;
-  /** What the ref asked for: its digest, else its tag. */
-  revision: string;
-  /** The snapshot digest, lowercase, as the orchestrator (or Cozy Hub) gave it. */
-  commit: string;
-  /** The snapshot folder: `<cache>/cozy/snapshots/<snapshot digest>`. */
-  dir: string;
-  /** Every file of the snapshot, sorted by path, each with its `blake3`. */
-  files: SnapshotFile[];
-  bytes: number;
-  /** True when no file had to be downloaded. */
-  cached: boolean;
-  /** Unpins the snapshot (a no-op unless `pin` was asked for); safe to call more than once. */
-  release(): void;
-}
+export type HfSnapshot = Snapshot;
+export type CozySnapshot = Snapshot;
 
 export interface SnapshotInfo {
   scheme: "hf" | "cozy";
