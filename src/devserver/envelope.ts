@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { ResolvedCozyModel } from "../models/cozy-hub.js";
 import type { TaskRequest } from "../runtime/executor.js";
 
 export class EnvelopeError extends Error {
@@ -13,7 +14,8 @@ export class EnvelopeError extends Error {
 
 /**
  * Turns a request body into a task. The body is the raw payload, or an envelope
- * `{"payload": {...}, "run_id"?, "timeout_ms"?, "owner"?, "user_id"?, "required_variant_refs"?}`
+ * `{"payload": {...}, "run_id"?, "timeout_ms"?, "owner"?, "user_id"?, "required_variant_refs"?,
+ * "resolved_cozy_models_by_id"?}`
  * (reference-behaviour 19: it is an envelope only when `payload` is an object or an array).
  */
 export function taskFromBody(functionName: string, body: unknown, payloadBytes: number): TaskRequest {
@@ -52,6 +54,8 @@ export function taskFromBody(functionName: string, body: unknown, payloadBytes: 
   ) {
     throw new EnvelopeError("invalid_envelope", "$.resolved_cozy_models_by_id must be an object");
   }
+  // Plain JSON objects work: the disk cache reads each entry's fields and reports what is wrong.
+  if (resolved) task.resolvedCozyModels = resolved as Record<string, ResolvedCozyModel>;
   return task;
 }
 

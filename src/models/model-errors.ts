@@ -1,12 +1,12 @@
 import { EnvironmentError } from "../config/environment.js";
 import { FatalError, ResourceError, RetryableError, WorkerError } from "../runtime/errors.js";
+import { CozyHubError } from "./cozy-hub.js";
 import { DownloadError, DownloadNotFoundError } from "./download-file.js";
 import { HfSelectionError } from "./hf-file-selection.js";
 import { HfHubError, HfNotFoundError } from "./hf-hub.js";
 import { ModelRefError } from "./refs.js";
 import { InsufficientDeviceMemoryError } from "./sessions/device-cache.js";
 import { SessionCreateError } from "./sessions/execution-providers.js";
-import { CozySnapshotUnavailableError } from "./snapshot-source.js";
 
 /** Device memory ran out; another worker (or this one, later) may have room, so the run may be retried. */
 export class DeviceMemoryError extends ResourceError {
@@ -17,8 +17,9 @@ const OUT_OF_MEMORY = /out of memory|failed to allocate|OutOfMemory|bad_alloc|CU
 
 /**
  * What a failed model load means for the run (reference error types): a missing repo or file is
- * `fatal` with the ref and the fix, a network failure `retryable`, a refused token `auth`, full device
- * memory `resource` (retryable), a full disk `resource`.
+ * `fatal` with the ref and the fix, as is a `cozy:` model without usable resolved URLs; a network
+ * failure `retryable`; a refused token or an expired presigned URL `auth` (an `AuthError`
+ * already); full device memory `resource` (retryable); a full disk `resource`.
  */
 export function modelLoadError(modelId: string, error: unknown): Error {
   if (error instanceof WorkerError) return error;
@@ -28,10 +29,19 @@ export function modelLoadError(modelId: string, error: unknown): Error {
       `${message}; raise WORKER_MAX_VRAM_GB (or WORKER_MAX_RAM_SESSION_GB on CPU) or lower concurrency`,
     );
   }
+  const cozy = modelId.startsWith("cozy:");
   if (error instanceof HfNotFoundError || error instanceof DownloadNotFoundError) {
     return new FatalError(
-      `model ${modelId} was not found (${message}): check the ref and its revision in cozy.toml, and HF_ENDPOINT`,
+      cozy
+        ? `model ${modelId} was not found (${message}): the presigned URLs the scheduler sent point at no file; check that the snapshot still exists in Cozy Hub`
+        : `model ${modelId} was not found (${message}): check the ref and its revision in cozy.toml, and HF_ENDPOINT`,
     );
+  }
+  if (error instanceof CozyHubError) {
+    if (error.status === 404) return new FatalError(`model ${modelId} was not found: ${message}`);
+    return error.retryable
+      ? new RetryableError(`could not resolve model ${modelId}: ${message}`)
+      : new FatalError(message.startsWith(modelId) ? message : `model ${modelId}: ${message}`);
   }
   if (error instanceof HfHubError || error instanceof DownloadError) {
     return error.retryable
@@ -46,7 +56,6 @@ export function modelLoadError(modelId: string, error: unknown): Error {
   }
   if (
     error instanceof HfSelectionError ||
-    error instanceof CozySnapshotUnavailableError ||
     error instanceof ModelRefError ||
     error instanceof EnvironmentError
   ) {

@@ -4,7 +4,8 @@ import pLimit from "p-limit";
 import type { ModelSpec } from "../config/cozy-toml.js";
 import { EnvironmentError } from "../config/environment.js";
 import type { Manifest } from "../discovery/manifest.js";
-import { CanceledError } from "../runtime/errors.js";
+import { formatGiB } from "../format-bytes.js";
+import { AuthError, CanceledError } from "../runtime/errors.js";
 import type { EventSink } from "../runtime/events.js";
 import type {
   ModelLease,
@@ -15,6 +16,7 @@ import type {
 } from "../runtime/models.js";
 import type { MachineInfo } from "../transport/machine-info.js";
 import type { ModelInventory } from "../transport/registration.js";
+import { digestHex, type ResolvedCozyModel } from "./cozy-hub.js";
 import { ModelDiskCache, type SnapshotInfo } from "./disk-cache.js";
 import { diskVolumeOf } from "./disk-volume.js";
 import { maxConcurrentDownloadsFromEnv } from "./download-pool.js";
@@ -65,7 +67,7 @@ interface LoadOutcome {
 
 interface LoadedModel {
   dir: string;
-  /** `hf:<repo>@<commit>`. */
+  /** `hf:<repo>@<commit>` or `cozy:<owner>/<repo>@<digest>`. */
   snapshotRef: string;
   unpinDisk: () => void;
 }
@@ -94,6 +96,8 @@ export class ModelHost implements ModelProvider {
   /** Snapshot folders of the models fetched by this process. */
   private readonly fetched = new Map<string, string>();
   private diskModels: string[] = [];
+  /** The scheduler's presigned URLs for `cozy:` models, by canonical model id; the newest wins. */
+  private readonly resolvedCozy = new Map<string, ResolvedCozyModel>();
   private refreshing: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: ModelHostOptions) {
@@ -124,6 +128,17 @@ export class ModelHost implements ModelProvider {
     };
   }
 
+  /**
+   * Presigned URLs for `cozy:` models (`resolved_cozy_models_by_variant_ref` of the deployment config,
+   * `resolved_cozy_models_by_id` of a task), by model id. They replace the ones held for the same
+   * models, since presigned URLs expire; the others are kept.
+   */
+  setResolvedCozyModels(byModelId: Readonly<Record<string, ResolvedCozyModel>>): void {
+    for (const [modelId, resolved] of Object.entries(byModelId)) {
+      this.resolvedCozy.set(canonicalizeModelRef(modelId), resolved);
+    }
+  }
+
   inventory(): ModelInventory {
     return { vramModels: this.device.getVramModels(), diskModels: [...this.diskModels] };
   }
@@ -150,6 +165,7 @@ export class ModelHost implements ModelProvider {
     const acquired: string[] = [];
     let released = false;
     const report: ModelsReport = { models: [], fetchMs: 0, loadMs: 0 };
+    if (request.resolvedCozyModels) this.setResolvedCozyModels(request.resolvedCozyModels);
     const load = async (): Promise<unknown[]> => {
       const { fn, keyspace, payload } = request;
       const choices = fn.injection_json.map((injection) =>
@@ -244,7 +260,8 @@ export class ModelHost implements ModelProvider {
 
   /**
    * Re-reads which known models (the keyspaces', the release's and those fetched here) have a snapshot
-   * in the disk cache; an `hf:` ref counts when a snapshot of its repo at its revision is there.
+   * in the disk cache; an `hf:` ref counts when a snapshot of its repo at its revision is there, a
+   * `cozy:` ref when one of its repo with its digest, or last pulled as its tag, is.
    */
   refreshDiskInventory(): Promise<void> {
     this.refreshing = this.refreshing
@@ -425,12 +442,19 @@ export class ModelHost implements ModelProvider {
     };
     let snapshot: ModelSnapshot;
     try {
-      snapshot = await ensureSnapshot(this.options.diskCache, parseModelRef(spec.ref), spec, {
-        pin: true,
-        onProgress: announce,
-      });
+      snapshot = await ensureSnapshot(
+        this.options.diskCache,
+        parseModelRef(spec.ref),
+        spec,
+        { pin: true, onProgress: announce },
+        this.resolvedCozy.get(modelId),
+      );
     } catch (error) {
       const failure = modelLoadError(modelId, error);
+      // Reference 15.2: a 401/403 (an expired presigned URL) asks the scheduler to re-sign them.
+      if (modelId.startsWith("cozy:") && failure instanceof AuthError) {
+        this.emit("model.url_refresh", { model_id: modelId });
+      }
       this.emit("model.download.failed", {
         model_id: modelId,
         duration_ms: elapsed(started),
@@ -483,10 +507,20 @@ function hasSnapshot(modelId: string, snapshots: readonly SnapshotInfo[]): boole
   } catch {
     return false;
   }
-  if (ref.scheme !== "hf") return false;
+  if (ref.scheme === "cozy") {
+    const { digest, tag } = ref;
+    const repo = `${ref.owner}/${ref.repo}`;
+    return snapshots.some(
+      (info) =>
+        info.scheme === "cozy" &&
+        info.repo === repo &&
+        (digest === undefined ? info.revision === tag : digestHex(info.commit) === digestHex(digest)),
+    );
+  }
   const revision = ref.revision;
   return snapshots.some(
     (info) =>
+      info.scheme === "hf" &&
       info.repo === ref.repo &&
       (revision === undefined
         ? info.revision === "main"
@@ -538,7 +572,7 @@ export function createModelHost(options: ModelHostFromEnvOptions): ModelHost {
   if (!providers || !budget || !diskCache || !prefetchConcurrency) throw new EnvironmentError(problems);
   log.info(
     { ...budget, providers, cacheDir: diskCache.dir },
-    `models: cache ${diskCache.dir}, sessions on ${providers.join(", ")}, budget ${budget.budgetBytes} bytes (${budget.source})`,
+    `models: cache ${diskCache.dir}, sessions on ${providers.join(", ")}, budget ${formatGiB(budget.budgetBytes)} (${budget.source})`,
   );
   return new ModelHost({
     diskCache,

@@ -1,9 +1,10 @@
+import type { ResolvedCozyModel } from "./cozy-hub.js";
 import type { EnsureSnapshotOptions, ModelDiskCache, SnapshotSpec } from "./disk-cache.js";
-import { formatModelRef, type ModelRef } from "./refs.js";
+import type { ModelRef } from "./refs.js";
 
 /** What the model host needs of a snapshot on disk, whatever hub it came from. */
 export interface ModelSnapshot {
-  /** The ref pinned to its content: `hf:<repo>@<commit>`. */
+  /** The ref pinned to its content: `hf:<repo>@<commit>` or `cozy:<owner>/<repo>@<digest>`. */
   ref: string;
   /** The snapshot folder. */
   dir: string;
@@ -16,27 +17,18 @@ export interface ModelSnapshot {
   release(): void;
 }
 
-/** A `cozy:` ref that cannot be fetched: downloads need the orchestrator's presigned URLs. */
-export class CozySnapshotUnavailableError extends Error {
-  constructor(ref: ModelRef) {
-    super(
-      `cozy: refs need the scheduler's resolved URLs, and this worker cannot fetch ${formatModelRef(ref)} yet: use an hf: ref in cozy.toml for now`,
-    );
-    this.name = "CozySnapshotUnavailableError";
-  }
-}
-
 /**
- * Makes sure the snapshot of `ref` is in the disk cache: `hf:` refs from the Hugging Face hub. `cozy:`
- * refs are dispatched here too; they will come from the presigned URLs of the scheduler's
- * `ResolvedCozyModel`s once the disk cache can build cozy snapshots.
+ * Makes sure the snapshot of `ref` is in the disk cache: `hf:` refs from the Hugging Face hub (the
+ * files `spec` selects), `cozy:` refs from the scheduler's presigned URLs in `resolved` (the whole
+ * snapshot; without URLs, see {@link ModelDiskCache.ensureCozySnapshot}).
  */
 export function ensureSnapshot(
   cache: ModelDiskCache,
   ref: ModelRef,
   spec: SnapshotSpec,
   options: EnsureSnapshotOptions,
+  resolved?: ResolvedCozyModel,
 ): Promise<ModelSnapshot> {
   if (ref.scheme === "hf") return cache.ensureHfSnapshot(ref, spec, options);
-  return Promise.reject(new CozySnapshotUnavailableError(ref));
+  return cache.ensureCozySnapshot(ref, resolved, options);
 }

@@ -1,5 +1,6 @@
 import type { RuntimeSettings } from "../config/environment.js";
 import type { Manifest, ManifestFunction } from "../discovery/manifest.js";
+import type { ResolvedCozyModel } from "../models/cozy-hub.js";
 import { Cancellation } from "./cancellation.js";
 import { RunContext } from "./context.js";
 import { describeFailure, type RunFailure } from "./error-mapping.js";
@@ -30,6 +31,8 @@ export interface TaskRequest {
   fileBaseUrl?: string;
   fileToken?: string;
   requiredModels?: readonly string[];
+  /** The scheduler's presigned URLs for `cozy:` models (`resolved_cozy_models_by_id`), by model id. */
+  resolvedCozyModels?: Readonly<Record<string, ResolvedCozyModel>>;
 }
 
 /** Why a task was refused before it ran. */
@@ -292,6 +295,7 @@ export class Executor {
       fn,
       keyspace: manifest.models_by_function?.[fn.name] ?? {},
       payload,
+      ...(task.resolvedCozyModels ? { resolvedCozyModels: task.resolvedCozyModels } : {}),
     });
   }
 

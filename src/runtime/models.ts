@@ -1,5 +1,6 @@
 import type { ModelSpec } from "../config/cozy-toml.js";
 import type { ManifestFunction } from "../discovery/manifest.js";
+import type { ResolvedCozyModel } from "../models/cozy-hub.js";
 
 /** Where a run found a model (reference-behaviour 7.4): loaded, on disk, or downloaded for it. */
 export type CacheState = "hot_vram" | "warm_disk" | "cold_remote";
@@ -39,6 +40,8 @@ export interface ModelLeaseRequest {
   keyspace: Readonly<Record<string, ModelSpec>>;
   /** The validated payload (for `PayloadModel` fields). */
   payload: unknown;
+  /** The task's presigned URLs for `cozy:` models, by model id; newer than any the host holds. */
+  resolvedCozyModels?: Readonly<Record<string, ResolvedCozyModel>>;
 }
 
 /** What the executor asks of a model host (src/models/model-host.ts). */

@@ -200,12 +200,20 @@ export class Worker {
     });
   }
 
-  /** `deployment_artifact_config`: the release keyspace and allowlist, then a prefetch to disk. */
+  /**
+   * `deployment_artifact_config`: the release keyspace and allowlist, the presigned URLs of its `cozy:`
+   * models, then a prefetch to disk.
+   */
   private deploy(config: DeploymentArtifactConfig__Output): void {
     this.models.setRelease({ refByKey: config.repo_ref_by_key, allowed: config.supported_repo_refs });
+    this.models.setResolvedCozyModels(config.resolved_cozy_models_by_variant_ref);
     const refs = config.required_variant_refs;
     this.options.log.info(
-      { supportedRepoRefs: config.supported_repo_refs.length, requiredVariantRefs: refs.length },
+      {
+        supportedRepoRefs: config.supported_repo_refs.length,
+        requiredVariantRefs: refs.length,
+        resolvedCozyModels: Object.keys(config.resolved_cozy_models_by_variant_ref).length,
+      },
       "deployment artifact config received",
     );
     void this.models.prefetch(refs).then(() => this.models.refreshDiskInventory());
@@ -250,6 +258,8 @@ export class Worker {
       fileToken: request.file_token,
       requiredModels: request.required_variant_refs.map(canonicalizeModelRef),
     };
+    const resolved = request.resolved_cozy_models_by_id;
+    if (Object.keys(resolved).length > 0) task.resolvedCozyModels = resolved;
     void this.executor.run(task).then((result) => this.deliver(runId, resultMessage(result)));
   }
 

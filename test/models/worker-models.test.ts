@@ -1,6 +1,5 @@
 import { rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { WorkerSchedulerMessage__Output } from "../../src/transport/proto.js";
 import { type ReceivedMessage, SchedulerServer } from "../../src/transport/scheduler-server.js";
 import {
   DET_IMAGE,
@@ -15,6 +14,9 @@ import {
 import {
   decodeOutput,
   eventsOf,
+  modelEventsOf,
+  type RegisteredResources,
+  registrationWhere,
   resultOf,
   sendRun,
   startWorker,
@@ -30,24 +32,12 @@ let scheduler: SchedulerServer;
 let worker: WorkerProcess;
 let expected: Awaited<ReturnType<typeof directOutputs>>;
 
-type Resources = NonNullable<NonNullable<WorkerSchedulerMessage__Output["worker_registration"]>["resources"]>;
-
-/** The next registration (after `after`) whose resources satisfy `check`. */
-async function registration(check: (resources: Resources) => boolean, after = 0): Promise<Resources> {
-  const found = await scheduler.waitFor(
-    (r) =>
-      r.at >= after &&
-      r.message.msg === "worker_registration" &&
-      check(r.message.worker_registration?.resources as Resources),
-    15_000,
-  );
-  return found.message.worker_registration?.resources as Resources;
+function registration(check: (resources: RegisteredResources) => boolean, after = 0) {
+  return registrationWhere(scheduler, check, after);
 }
 
 function modelEvents(type: string): Record<string, unknown>[] {
-  return eventsOf(scheduler, "")
-    .filter((e) => e.type === type)
-    .map((e) => e.payload as Record<string, unknown>);
+  return modelEventsOf(scheduler, type);
 }
 
 function commandResult(arm: "load_model_result" | "unload_model_result", modelId: string, after: number) {

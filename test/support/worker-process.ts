@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { decode, encode } from "@msgpack/msgpack";
-import type { WorkerSchedulerMessage__Output } from "../../src/transport/proto.js";
+import type { TaskExecutionRequest, WorkerSchedulerMessage__Output } from "../../src/transport/proto.js";
 import type { ReceivedMessage, SchedulerServer } from "../../src/transport/scheduler-server.js";
 import { CLI } from "./runner-process.js";
 
@@ -42,16 +42,17 @@ export function startWorker(projectDir: string, env: NodeJS.ProcessEnv): WorkerP
   };
 }
 
-/** Sends a run_request with a msgpack payload. */
+/** Sends a run_request with a msgpack payload (and, when given, the scheduler's resolved cozy: URLs). */
 export function sendRun(
   scheduler: SchedulerServer,
   runId: string,
   functionName: string,
   payload: unknown,
-  extra: { timeout_ms?: number } = {},
+  extra: Pick<TaskExecutionRequest, "timeout_ms" | "resolved_cozy_models_by_id"> = {},
 ): void {
   scheduler.send({
     run_request: {
+      ...extra,
       run_id: runId,
       function_name: functionName,
       input_payload: Buffer.from(encode(payload)),
@@ -79,4 +80,31 @@ export function eventsOf(scheduler: SchedulerServer, runId: string): { type: str
 
 export function decodeOutput(bytes: Buffer): unknown {
   return bytes.byteLength === 0 ? null : decode(bytes);
+}
+
+export type RegisteredResources = NonNullable<
+  NonNullable<WorkerSchedulerMessage__Output["worker_registration"]>["resources"]
+>;
+
+/** The next registration (received at or after `after`) whose resources satisfy `check`. */
+export async function registrationWhere(
+  scheduler: SchedulerServer,
+  check: (resources: RegisteredResources) => boolean,
+  after = 0,
+): Promise<RegisteredResources> {
+  const found = await scheduler.waitFor(
+    (r) =>
+      r.at >= after &&
+      r.message.msg === "worker_registration" &&
+      check(r.message.worker_registration?.resources as RegisteredResources),
+    15_000,
+  );
+  return found.message.worker_registration?.resources as RegisteredResources;
+}
+
+/** The payloads of the model events (run id "") of one type, in order. */
+export function modelEventsOf(scheduler: SchedulerServer, type: string): Record<string, unknown>[] {
+  return eventsOf(scheduler, "")
+    .filter((e) => e.type === type)
+    .map((e) => e.payload as Record<string, unknown>);
 }
