@@ -1,11 +1,11 @@
 // The baseline of bench/models.mjs: the same PaddleOCR detection work per request as the bench
 // endpoint, called in a plain loop on an onnxruntime-node session. Prints JSON.
-//   node bench/direct-ocr.mjs <model.onnx> <size> <seconds>
+//   node bench/direct-ocr.mjs <model.onnx> <size> <seconds> [concurrency]
 import { createRequire } from "node:module";
 import { detInput, textPixels } from "./projects/ocr/src/input.js";
 
 const { InferenceSession, Tensor } = createRequire(import.meta.url)("onnxruntime-node");
-const [path, sizeText, secondsText] = process.argv.slice(2);
+const [path, sizeText, secondsText, concurrencyText = "1"] = process.argv.slice(2);
 const size = Number(sizeText);
 const session = await InferenceSession.create(path, { executionProviders: ["cpu"] });
 const runOnce = async (seed) => {
@@ -16,5 +16,8 @@ await runOnce(0);
 const until = performance.now() + Number(secondsText) * 1000;
 const started = performance.now();
 let runs = 0;
-while (performance.now() < until) await runOnce(++runs);
+const loop = async () => {
+  while (performance.now() < until) await runOnce(++runs);
+};
+await Promise.all(Array.from({ length: Number(concurrencyText) }, loop));
 console.log(JSON.stringify({ runs, seconds: (performance.now() - started) / 1000 }));
