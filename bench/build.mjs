@@ -35,9 +35,10 @@ async function engine() {
 
 function build(dir) {
   const start = process.hrtime.bigint();
+  // The build's progress goes to a pipe and is dropped; a failure still throws with its output.
   const out = execFileSync(process.execPath, [cli, "build", dir, "-t", tag, "--base-image", base, "--json"], {
     encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
+    stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, NO_COLOR: "1" },
   });
   return { ms: Number(process.hrtime.bigint() - start) / 1e6, result: JSON.parse(out) };

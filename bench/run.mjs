@@ -1,5 +1,6 @@
 // `npm run bench`: every benchmark, each next to its baseline measured in the same run.
 import { cpus, totalmem } from "node:os";
+import { formatBytes } from "../dist/format-bytes.js";
 import { benchBuild } from "./build.mjs";
 import { benchDiscovery } from "./discovery.mjs";
 import { benchDownload, printDownload } from "./download.mjs";
@@ -61,7 +62,7 @@ if (!build) {
     ["again, nothing changed", build.warm],
     ["after a one-line handler change", build.changed],
   ]) {
-    console.log(`| ${name} | ${(run.ms / 1000).toFixed(1)} | ${mb(run.result.contextBytes)} |`);
+    console.log(`| ${name} | ${(run.ms / 1000).toFixed(1)} | ${formatBytes(run.result.contextBytes)} |`);
   }
   console.log(
     `image ${mb(build.imageBytes)}: base ${build.base} ${mb(build.baseBytes)} (${((100 * build.baseBytes) / build.imageBytes).toFixed(0)}%), gen-worker and dependencies + project ${mb(build.imageBytes - build.baseBytes)}; one-line change rebuild ${(build.changed.ms / 1000).toFixed(1)} s (target < 5 s)`,
