@@ -133,7 +133,7 @@ class Hashers {
     );
   }
 
-  update(chunk: Uint8Array): void {
+  update(chunk: Buffer): void {
     this.sha256?.update(chunk);
     this.blake3?.update(chunk);
   }
