@@ -76,4 +76,22 @@ describe("cozy-worker build refuses broken projects before Docker", () => {
     expect(stderr).toMatch(/^error: discovery failed: fix these problems$/m);
     expect(stderr).toMatch(/src\/main\.ts:\d+:\d+: /);
   });
+
+  it("without a Dockerfile, says it uses gen-worker's CPU Dockerfile (then fails on the type error)", async () => {
+    const stderr = await build(
+      await brokenHello(async (dir) => {
+        await rm(join(dir, "Dockerfile"));
+        const file = join(dir, "src", "main.ts");
+        const text = await readFile(file, "utf8");
+        await writeFile(
+          file,
+          text.replace("return { greeting };", "const n: number = greeting;\n  return { greeting };"),
+        );
+      }),
+    );
+    expect(stderr).toContain(
+      "no Dockerfile in the project: using gen-worker's CPU Dockerfile (--gpu for the GPU one)",
+    );
+    expect(stderr).toMatch(/^error: the handlers do not type-check: fix these errors$/m);
+  });
 });

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type Docker from "dockerode";
@@ -58,19 +59,20 @@ export interface BuildResult {
 export async function buildProject(options: BuildOptions): Promise<BuildResult> {
   const dir = resolve(options.dir);
   const { log } = options;
-  await checkProject(dir, options.target === undefined);
+  await checkProject(dir);
+  // A project without a Dockerfile builds with gen-worker's own, as --cpu would (DESIGN §2).
+  let target = options.target;
+  if (target === undefined && !existsSync(join(dir, "Dockerfile"))) {
+    target = "cpu";
+    log.info("no Dockerfile in the project: using gen-worker's CPU Dockerfile (--gpu for the GPU one)");
+  }
 
-  const dockerfileName = options.target ? GENERATED_DOCKERFILE : "Dockerfile";
+  const dockerfileName = target ? GENERATED_DOCKERFILE : "Dockerfile";
   const dockerfile = await readFile(
-    options.target
-      ? join(TEMPLATES_DIR, "dockerfiles", `${options.target}.Dockerfile`)
-      : join(dir, "Dockerfile"),
+    target ? join(TEMPLATES_DIR, "dockerfiles", `${target}.Dockerfile`) : join(dir, "Dockerfile"),
     "utf8",
   );
-  const facts = checkDockerfile(
-    dockerfile,
-    options.target ? `gen-worker's ${options.target}.Dockerfile` : "Dockerfile",
-  );
+  const facts = checkDockerfile(dockerfile, target ? `gen-worker's ${target}.Dockerfile` : "Dockerfile");
   if (facts.problems.length > 0) {
     throw new BuildError(
       facts.problems.length === 1
@@ -106,7 +108,7 @@ export async function buildProject(options: BuildOptions): Promise<BuildResult> 
     );
   }
 
-  const extra = [bundle, ...(options.target ? [textEntry(GENERATED_DOCKERFILE, dockerfile)] : [])];
+  const extra = [bundle, ...(target ? [textEntry(GENERATED_DOCKERFILE, dockerfile)] : [])];
   const context = await collectContext(dir, extra);
   log.info(`build context: ${context.entries.length} files, ${formatBytes(context.bytes)}`);
   if (context.bytes > LARGE_CONTEXT_BYTES) {

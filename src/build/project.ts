@@ -7,19 +7,14 @@ import { BuildError } from "./errors.js";
 const LOCKFILES = ["package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml"];
 
 /**
- * The files a project needs before anything else runs: cozy.toml, package.json and its lockfile,
- * and a Dockerfile unless gen-worker's own is asked for. Every missing file is reported at once.
+ * The files a project needs before anything else runs: cozy.toml, package.json and its lockfile.
+ * Every missing file is reported at once.
  */
-export async function checkProject(dir: string, needsDockerfile: boolean): Promise<void> {
+export async function checkProject(dir: string): Promise<void> {
   const problems: string[] = [];
   if (!existsSync(join(dir, "cozy.toml"))) {
     problems.push(
       `no cozy.toml in ${dir}: run cozy-worker build in a project folder (cozy-worker init makes one)`,
-    );
-  }
-  if (needsDockerfile && !existsSync(join(dir, "Dockerfile"))) {
-    problems.push(
-      `no Dockerfile in ${dir}: add one (cozy-worker init writes one), or pass --cpu or --gpu to use gen-worker's`,
     );
   }
   const packageJson = join(dir, "package.json");
