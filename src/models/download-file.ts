@@ -1,5 +1,5 @@
 import { createHash, type Hash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { closeSync, createReadStream, openSync, writeSync } from "node:fs";
 import { type FileHandle, mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -78,7 +78,8 @@ export class DownloadIntegrityError extends DownloadError {
   }
 }
 
-const FLUSH_BYTES = 1024 * 1024;
+/** Progress is reported at most once per this many bytes. */
+const PROGRESS_BYTES = 1024 * 1024;
 const MAX_RETRY_AFTER_MS = 60_000;
 
 /**
@@ -290,7 +291,13 @@ class Transfer {
       : undefined;
   }
 
-  /** Streams the body into the part (appending after `offset`); returns the part's final size. */
+  /**
+   * Streams the body into the part (appending after `offset`); returns the part's final size.
+   * Each chunk is hashed and written as it arrives, with a synchronous write: on loopback that
+   * received 20–40% faster than batched asynchronous writes (docs/benchmarks.md), a 64 KiB write
+   * to the page cache holds the event loop for microseconds, and every byte that arrived is in the
+   * part when a connection drops, for the next try to resume after.
+   */
   private async receive(
     response: Dispatcher.ResponseData,
     offset: number,
@@ -298,75 +305,47 @@ class Transfer {
     hashers: Hashers,
   ): Promise<number> {
     const { expectedSize, onProgress } = this.options;
-    let handle: FileHandle | undefined;
+    const body = response.body;
+    const fd = openSync(this.part, offset > 0 ? "a" : "w");
     let size = offset;
-    /** Bytes in the part so far. */
-    let landed = offset;
-    let reported = -1;
-    const report = () => {
-      if (landed !== reported) onProgress?.(landed, total);
-      reported = landed;
-    };
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    let writing: Promise<void> = Promise.resolve();
-    /** Starts writing the batch received so far; one write is in flight while the next batch arrives. */
-    const flush = async () => {
-      if (pendingBytes === 0 || handle === undefined) return;
-      const buffers = pending;
-      const bytes = pendingBytes;
-      pending = [];
-      pendingBytes = 0;
-      await writing;
-      writing = handle.writev(buffers).then(({ bytesWritten }) => {
-        if (bytesWritten !== bytes)
-          throw new Error(`short write to ${this.part}: ${bytesWritten} of ${bytes} bytes`);
-        landed += bytes;
-      });
-      writing.catch(() => undefined);
-    };
-    /** Writes what is left and waits for every write. */
-    const settle = async () => {
-      await flush();
-      await writing;
-    };
+    let reported = offset;
     try {
-      handle = await open(this.part, offset > 0 ? "a" : "w");
-      for await (const data of response.body) {
-        const chunk = data as Buffer;
-        if (expectedSize !== undefined && size + chunk.length > expectedSize) {
-          await writing.catch(() => undefined);
-          await handle.close();
-          handle = undefined;
-          await rm(this.part, { force: true });
-          throw new DownloadIntegrityError(
-            this.shownUrl,
-            "size",
-            String(expectedSize),
-            `more than ${expectedSize}`,
-            false,
-            "download exceeded expected size",
-          );
-        }
-        hashers.update(chunk);
-        pending.push(chunk);
-        pendingBytes += chunk.length;
-        size += chunk.length;
-        if (pendingBytes >= FLUSH_BYTES) {
-          await flush();
-          report();
-        }
-      }
-      await settle();
-      report();
+      await new Promise<void>((resolve, reject) => {
+        body.on("data", (chunk: Buffer) => {
+          try {
+            if (expectedSize !== undefined && size + chunk.length > expectedSize) {
+              throw new DownloadIntegrityError(
+                this.shownUrl,
+                "size",
+                String(expectedSize),
+                `more than ${expectedSize}`,
+                false,
+                "download exceeded expected size",
+              );
+            }
+            hashers.update(chunk);
+            writeAll(fd, chunk);
+            size += chunk.length;
+            if (size - reported >= PROGRESS_BYTES) {
+              reported = size;
+              onProgress?.(size, total);
+            }
+          } catch (error) {
+            body.destroy(error as Error);
+          }
+        });
+        body.once("end", resolve);
+        body.once("error", reject);
+      });
+      onProgress?.(size, total);
       return size;
     } catch (error) {
-      // Keep every byte that arrived: the next try or process resumes after them.
-      await settle().catch(() => undefined);
+      // A body longer than announced is wrong from the start: nothing of it is kept.
+      if (error instanceof DownloadIntegrityError) await rm(this.part, { force: true });
       throw this.networkError(error);
     } finally {
-      await handle?.close().catch(() => undefined);
-      if (!response.body.destroyed) response.body.destroy();
+      closeSync(fd);
+      if (!body.destroyed) body.destroy();
     }
   }
 
@@ -435,8 +414,12 @@ async function fileSize(path: string): Promise<number> {
   }
 }
 
+function writeAll(fd: number, chunk: Buffer): void {
+  for (let written = 0; written < chunk.length; ) written += writeSync(fd, chunk, written);
+}
+
 async function hashFile(path: string, hashers: Hashers): Promise<void> {
-  for await (const data of createReadStream(path, { highWaterMark: FLUSH_BYTES })) {
+  for await (const data of createReadStream(path, { highWaterMark: 1024 * 1024 })) {
     hashers.update(data as Buffer);
   }
 }
