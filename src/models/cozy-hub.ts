@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from "node:timers/promises";
+import pRetry from "p-retry";
 import { type Dispatcher, request } from "undici";
 import { AuthError } from "../runtime/errors.js";
 import { encodeRepo, errorDetail } from "./hf-hub.js";
@@ -283,18 +283,15 @@ export class CozyHubClient {
     name: string,
     signal: AbortSignal | undefined,
   ): Promise<unknown> {
-    const retries = this.options.retries ?? 3;
-    const base = this.options.retryBaseDelayMs ?? 500;
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        return await this.callOnce(method, url, body, name, signal);
-      } catch (error) {
-        if (signal?.aborted) throw signal.reason;
-        const retryable = error instanceof CozyHubError && error.retryable;
-        if (!retryable || attempt >= retries) throw error;
-        await sleep(Math.min(base * 2 ** attempt, 10_000), undefined, signal ? { signal } : {});
-      }
-    }
+    return pRetry(() => this.callOnce(method, url, body, name, signal), {
+      retries: this.options.retries ?? 3,
+      minTimeout: this.options.retryBaseDelayMs ?? 500,
+      factor: 2,
+      maxTimeout: 10_000,
+      ...(signal === undefined ? {} : { signal }),
+      shouldRetry: ({ error }) =>
+        signal?.aborted !== true && error instanceof CozyHubError && error.retryable,
+    });
   }
 
   private async callOnce(
