@@ -175,7 +175,7 @@ function containerEnv(settings: readonly string[]): string[] {
 }
 
 async function reportLoadFailure(error: unknown, out: Output): Promise<boolean> {
-  const { TenantBuildError } = await import("../runtime/tenant-loader.js");
+  const { TenantBuildError } = await import("../runtime/tenant-bundle.js");
   if (error instanceof DiscoveryError) {
     for (const problem of error.problems) out.error(formatProblem(problem));
     return true;

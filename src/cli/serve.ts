@@ -37,7 +37,7 @@ Examples:
         ]);
       const { JwtVerificationError } = await import("../transport/jwt-check.js");
       const { DiscoveryError } = await import("../discovery/problems.js");
-      const { TenantBuildError } = await import("../runtime/tenant-loader.js");
+      const { TenantBuildError } = await import("../runtime/tenant-bundle.js");
       const log = createLogger();
       installCrashGuards(out);
       let worker: Awaited<ReturnType<typeof prepareWorker>>;

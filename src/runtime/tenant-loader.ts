@@ -5,16 +5,10 @@ import { pathToFileURL } from "node:url";
 import type { Plugin } from "esbuild";
 import { ownEntry } from "../own-files.js";
 import type { HandlerTable } from "./executor.js";
+import { bundleTenant } from "./tenant-bundle.js";
 
 /** gen-worker's own entry, so tenant code shares this process's error classes (instanceof works). */
 const SDK_RUNTIME_ENTRY = pathToFileURL(ownEntry("index.js")).href;
-
-export class TenantBuildError extends Error {
-  constructor(readonly problems: string[]) {
-    super(problems.join("\n"));
-    this.name = "TenantBuildError";
-  }
-}
 
 /**
  * The handler bundle that `cozy-worker build` makes on the host and puts in the image. The image
@@ -37,31 +31,11 @@ export async function loadTenantModule(projectDir: string, mainPath: string): Pr
     process.setSourceMapsEnabled(true);
     return (await import(pathToFileURL(prebuilt).href)) as HandlerTable;
   }
-  const { build } = await import("esbuild");
   const outDir = join(projectDir, ".cozy", "build");
   await mkdir(outDir, { recursive: true });
   generation++;
   const outfile = join(outDir, `main.${process.pid}.${generation}.mjs`);
-  const result = await build({
-    entryPoints: [mainPath],
-    outfile,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    packages: "external",
-    sourcemap: "inline",
-    logLevel: "silent",
-    plugins: [sdkPlugin()],
-  }).catch(
-    (error: { errors?: { text: string; location?: { file: string; line: number; column: number } }[] }) => {
-      const problems = (error.errors ?? []).map((e) =>
-        e.location ? `${e.location.file}:${e.location.line}:${e.location.column + 1}: ${e.text}` : e.text,
-      );
-      throw new TenantBuildError(problems.length > 0 ? problems : [String(error)]);
-    },
-  );
-  if (result.errors.length > 0) throw new TenantBuildError(result.errors.map((e) => e.text));
+  await bundleTenant(mainPath, { outfile, write: true, plugins: [sdkPlugin()] });
   process.setSourceMapsEnabled(true);
   const module = (await import(pathToFileURL(outfile).href)) as HandlerTable;
   await removeOlderBundles(outDir, outfile);
