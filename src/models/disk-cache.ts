@@ -278,36 +278,54 @@ export class ModelDiskCache {
       };
     };
 
+    const cached = await this.ensureBuilt(
+      dir,
+      files,
+      selection.totalBytes,
+      () => this.build(repo, revision, commit, listing, files, options),
+      () => writeRef(snapshots, revision, commit),
+    );
+    return result(cached);
+  }
+
+  /**
+   * Makes sure the snapshot folder `dir` holds `files`: true when it already did. Otherwise room
+   * is made for `bytes`, the snapshot is locked against other processes, built (unless another
+   * process built it while this one waited for the lock) and the cache evicted back under its cap.
+   * `touched` runs whenever the snapshot is used, built or not.
+   */
+  private async ensureBuilt(
+    dir: string,
+    files: readonly SnapshotFile[],
+    bytes: number,
+    build: () => Promise<void>,
+    touched: () => Promise<void> = async () => undefined,
+  ): Promise<boolean> {
     if (await hasFiles(dir, files)) {
       await this.touch(dir);
-      await writeRef(snapshots, revision, commit);
-      return result(true);
+      await touched();
+      return true;
     }
-
-    await mkdir(snapshots, { recursive: true });
-    await this.evict({ reserveBytes: selection.totalBytes });
+    await mkdir(dirname(dir), { recursive: true });
+    await this.evict({ reserveBytes: bytes });
     const lock = await lockSnapshot(dir, true);
     let cached = false;
     const release = this.pin(dir);
     try {
-      // Another process may have built it while this one waited for the lock.
-      if (await hasFiles(dir, files)) {
-        cached = true;
-      } else {
-        await this.build(repo, revision, commit, listing, files, options);
-      }
+      if (await hasFiles(dir, files)) cached = true;
+      else await build();
       lock.check();
     } finally {
       await lock.release();
     }
     try {
       await this.touch(dir);
-      await writeRef(snapshots, revision, commit);
+      await touched();
       await this.evict();
     } finally {
       release();
     }
-    return result(cached);
+    return cached;
   }
 
   /** The folder of the cozy snapshot with this digest (it exists only once complete). */
@@ -376,35 +394,10 @@ export class ModelDiskCache {
     const revision = ref.digest ?? ref.tag;
     const dir = snapshot.dir;
 
-    if (await hasFiles(dir, files)) {
-      await this.touch(dir);
-      return this.cozyResult(repo, revision, snapshot, true, options);
-    }
-
-    const snapshots = dirname(dir);
-    await mkdir(snapshots, { recursive: true });
     const bytes = files.reduce((sum, file) => sum + file.size, 0);
-    await this.evict({ reserveBytes: bytes });
-    const lock = await lockSnapshot(dir, true);
-    let cached = false;
-    const release = this.pin(dir);
-    try {
-      // Another process may have built it while this one waited for the lock.
-      if (await hasFiles(dir, files)) {
-        cached = true;
-      } else {
-        await this.buildCozy(repo, revision, manifest, dir, options);
-      }
-      lock.check();
-    } finally {
-      await lock.release();
-    }
-    try {
-      await this.touch(dir);
-      await this.evict();
-    } finally {
-      release();
-    }
+    const cached = await this.ensureBuilt(dir, files, bytes, () =>
+      this.buildCozy(repo, revision, manifest, dir, options),
+    );
     return this.cozyResult(repo, revision, snapshot, cached, options);
   }
 
