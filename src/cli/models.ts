@@ -44,10 +44,17 @@ Progress goes to stderr.`,
         const spec = await modelSpecFor(model, dir, options.dtype);
         const cache = new ModelDiskCache();
         const started = Date.now();
-        const onProgress = progressPrinter(out, formatBytes);
-        const snapshot = /^hf:/i.test(spec.ref)
-          ? await cache.ensureHfSnapshot(spec.ref, spec, { onProgress })
-          : await cache.ensureCozySnapshot(await cozyRefForPull(spec.ref), undefined, { onProgress });
+        const { downloadProgress } = await import("./download-progress.js");
+        const progress = downloadProgress(out);
+        const onProgress = (file: FileProgress) => progress.onProgress(file);
+        let snapshot: Awaited<ReturnType<typeof cache.ensureHfSnapshot>>;
+        try {
+          snapshot = /^hf:/i.test(spec.ref)
+            ? await cache.ensureHfSnapshot(spec.ref, spec, { onProgress })
+            : await cache.ensureCozySnapshot(await cozyRefForPull(spec.ref), undefined, { onProgress });
+        } finally {
+          progress.stop();
+        }
         if (options.json) {
           const { release: _release, ...data } = snapshot;
           await out.writeResult(`${JSON.stringify(data, null, 2)}\n`);
@@ -238,27 +245,6 @@ async function modelSpecFor(model: string, dir: string, dtype: string | undefine
     throw new UsageError("--dtype applies to a ref given as is; cozy.toml sets the key's dtypes");
   if (!/^hf:/i.test(spec.ref)) await cozyRefForPull(spec.ref);
   return spec;
-}
-
-/** One stderr line per file when it is done, and every ~10% of a large file on a terminal. */
-function progressPrinter(
-  out: Output,
-  formatBytes: (bytes: number) => string,
-): (progress: FileProgress) => void {
-  const shown = new Map<string, number>();
-  const tty = process.stderr.isTTY === true;
-  return (progress) => {
-    const position = `[${progress.index}/${progress.count}]`;
-    if (progress.done) {
-      out.info(`${position} ${progress.path} ${formatBytes(progress.bytes)} done`);
-      return;
-    }
-    if (!tty || progress.total === undefined || progress.total < 50_000_000) return;
-    const tenth = Math.floor((progress.bytes / progress.total) * 10);
-    if ((shown.get(progress.path) ?? -1) >= tenth) return;
-    shown.set(progress.path, tenth);
-    out.info(`${position} ${progress.path} ${formatBytes(progress.bytes)} / ${formatBytes(progress.total)}`);
-  };
 }
 
 function formatTable(rows: SnapshotInfo[], formatBytes: (bytes: number) => string): string {
