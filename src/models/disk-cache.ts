@@ -1,20 +1,5 @@
-import { randomBytes } from "node:crypto";
-import {
-  copyFile,
-  link,
-  mkdir,
-  readdir,
-  readFile,
-  readlink,
-  rename,
-  rm,
-  stat,
-  symlink,
-  utimes,
-  writeFile,
-} from "node:fs/promises";
+import { copyFile, link, mkdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import lockfile from "proper-lockfile";
 import type { Dtype } from "../config/cozy-toml.js";
 import { EnvironmentError } from "../config/environment.js";
 import {
@@ -34,12 +19,28 @@ import { type DownloadPool, sharedDownloadPool } from "./download-pool.js";
 import { type HfRepoFile, hfSelectionOptionsFromEnv, selectHfFiles } from "./hf-file-selection.js";
 import { DEFAULT_HF_REVISION, HfHubClient, HfHubError, hfHubOptionsFromEnv } from "./hf-hub.js";
 import { formatModelRef, type ModelRef, parseModelRef } from "./refs.js";
+import {
+  type CozySnapshotMeta,
+  hasFile,
+  hasFiles,
+  linkOrCopy,
+  listDir,
+  lockSnapshot,
+  META_VERSION,
+  readCozyMeta,
+  readMeta,
+  removeSnapshotFiles,
+  type SnapshotMeta,
+  swapIntoPlace,
+  symlinkTargets,
+  walkFiles,
+  writeRef,
+} from "./snapshot-files.js";
 
 /** `WORKER_MODEL_CACHE_DIR` when unset. */
 export const DEFAULT_MODEL_CACHE_DIR = "/tmp/cozy/models";
 
 const GB = 1_000_000_000;
-const META_VERSION = 1;
 const COMMIT_NAME = /^[0-9a-f]{7,64}$/;
 /** A cozy snapshot folder's name: its digest (no dots, so `.building`, `.json` and the like never match). */
 const COZY_SNAPSHOT_NAME = /^(?:[a-z0-9]{1,16}:)?[0-9a-f]{8,128}$/;
@@ -148,31 +149,6 @@ export class SnapshotInUseError extends Error {
     super(`${ref} is in use by a running model; unload it first`);
     this.name = "SnapshotInUseError";
   }
-}
-
-interface SnapshotMeta {
-  version: number;
-  repo: string;
-  revision: string;
-  commit: string;
-  /** Files in the snapshot folder. */
-  files: SnapshotFile[];
-  bytes: number;
-  /** The whole repo listing at this commit, so that a later selection can be made offline. */
-  listing: HfRepoFile[];
-  createdAt: string;
-}
-
-interface CozySnapshotMeta {
-  version: number;
-  scheme: "cozy";
-  /** `<owner>/<repo>` and the tag (or digest) of the pull that built it. */
-  repo: string;
-  tag: string;
-  snapshotDigest: string;
-  files: SnapshotFile[];
-  bytes: number;
-  createdAt: string;
 }
 
 /** `WORKER_MODEL_CACHE_DIR` and `WORKER_MODEL_CACHE_MAX_GB` (0 or unset = no cap). */
@@ -831,102 +807,6 @@ export class ModelDiskCache {
   }
 }
 
-interface HeldLock {
-  release(): Promise<void>;
-  /** Throws when the lock was lost (taken over as stale) while held. */
-  check(): void;
-}
-
-/** The cross-process lock of a snapshot: `<commit>.lock` beside it. */
-async function lockSnapshot(dir: string, wait: boolean): Promise<HeldLock> {
-  let compromised: Error | undefined;
-  const release = await lockfile.lock(dir, {
-    realpath: false,
-    lockfilePath: `${dir}.lock`,
-    stale: 15_000,
-    update: 3_000,
-    retries: wait ? { retries: 100_000, factor: 1.3, minTimeout: 50, maxTimeout: 1_000 } : 0,
-    onCompromised: (error) => {
-      compromised = error;
-    },
-  });
-  return {
-    release: () => release().catch(() => undefined),
-    check: () => {
-      if (compromised !== undefined) {
-        throw new Error(`lost the lock of ${dir} while building it: ${compromised.message}`);
-      }
-    },
-  };
-}
-
-/** Renames `building` to `dir`; an existing `dir` (incomplete, or a subset) is moved aside first, then removed. */
-async function swapIntoPlace(building: string, dir: string): Promise<void> {
-  if ((await stat(dir).catch(() => undefined)) !== undefined) {
-    const old = `${dir}.old-${randomBytes(4).toString("hex")}`;
-    await rename(dir, old);
-    await rename(building, dir);
-    await rm(old, { recursive: true, force: true });
-  } else {
-    await rename(building, dir);
-  }
-}
-
-async function removeSnapshotFiles(dir: string): Promise<void> {
-  // Renamed first, so a crash half-way leaves nothing that looks like a snapshot.
-  const doomed = `${dir}.deleting-${randomBytes(4).toString("hex")}`;
-  await rename(dir, doomed).catch(() => undefined);
-  await rm(`${dir}.json`, { force: true });
-  await rm(`${dir}.used`, { force: true });
-  await rm(`${dir}.building`, { recursive: true, force: true });
-  await rm(doomed, { recursive: true, force: true });
-}
-
-async function writeRef(snapshots: string, revision: string, commit: string): Promise<void> {
-  if (revision === commit) return;
-  const refs = join(snapshots, "..", "refs");
-  await mkdir(refs, { recursive: true });
-  const file = join(refs, encodeURIComponent(revision));
-  const temp = `${file}.${randomBytes(4).toString("hex")}.tmp`;
-  await writeFile(temp, commit);
-  await rename(temp, file);
-}
-
-async function readMeta(dir: string): Promise<SnapshotMeta | undefined> {
-  try {
-    const meta = JSON.parse(await readFile(`${dir}.json`, "utf8")) as SnapshotMeta;
-    return meta.version === META_VERSION && Array.isArray(meta.files) ? meta : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-async function hasFiles(dir: string, files: readonly SnapshotFile[]): Promise<boolean> {
-  for (const file of files) {
-    if (!(await hasFile(join(dir, ...file.path.split("/")), file.size))) return false;
-  }
-  return true;
-}
-
-async function hasFile(path: string, size: number): Promise<boolean> {
-  const info = await stat(path).catch(() => undefined);
-  return info?.isFile() === true && (!Number.isFinite(size) || info.size === size);
-}
-
-async function listDir(dir: string): Promise<string[]> {
-  return (await readdir(dir).catch(() => [] as string[])).sort();
-}
-
-async function walkFiles(dir: string): Promise<{ path: string; size: number }[]> {
-  const result: { path: string; size: number }[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) result.push(...(await walkFiles(path)));
-    else if (entry.isFile()) result.push({ path, size: (await stat(path)).size });
-  }
-  return result;
-}
-
 /** `cozy:<repo>@<digest>`, an unprefixed digest written as `blake3:<hex>` so the ref parses. */
 function cozySnapshotRef(repo: string, digest: string): string {
   return `cozy:${repo}@${digestAlgorithm(digest) === undefined ? `blake3:${digest}` : digest}`;
@@ -940,48 +820,8 @@ function explicitCozyTag(text: string): string | undefined {
   return at === -1 || at === name.length - 1 ? undefined : name.slice(at + 1);
 }
 
-async function readCozyMeta(dir: string): Promise<CozySnapshotMeta | undefined> {
-  try {
-    const meta = JSON.parse(await readFile(`${dir}.json`, "utf8")) as CozySnapshotMeta;
-    return meta.version === META_VERSION && meta.scheme === "cozy" && Array.isArray(meta.files)
-      ? meta
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Puts `source` at `target`: a hard link, else a symlink, else a copy. */
-async function linkOrCopy(source: string, target: string): Promise<void> {
-  await mkdir(dirname(target), { recursive: true });
-  await rm(target, { force: true });
-  try {
-    await link(source, target);
-  } catch {
-    try {
-      await symlink(source, target);
-    } catch {
-      await copyFile(source, target);
-    }
-  }
-}
-
 /** The error with `what` in front of its message (the class, and so how it is handled, is kept). */
 function withContext(error: unknown, what: string): unknown {
   if (error instanceof Error && !error.message.startsWith(what)) error.message = `${what}: ${error.message}`;
   return error;
-}
-
-/** The targets of the symlinks under `dir` (any depth). */
-async function symlinkTargets(dir: string): Promise<string[]> {
-  const result: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) result.push(...(await symlinkTargets(path)));
-    else if (entry.isSymbolicLink()) {
-      const target = await readlink(path).catch(() => undefined);
-      if (target !== undefined) result.push(target);
-    }
-  }
-  return result;
 }
