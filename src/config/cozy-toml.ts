@@ -82,8 +82,6 @@ export class ConfigError extends Error {
   }
 }
 
-/** `path:line:col: message`, the path relative to the working directory when inside it. */
-
 /** Validates the text of a cozy.toml; throws a {@link ConfigError} listing all the problems found. */
 export function parseCozyConfig(text: string, file: string, options: { packageVersion: string }): CozyConfig {
   const configFile = resolve(file);

@@ -260,16 +260,20 @@ function analyzeOutput(
   }
   const declared = checker.getTypeFromTypeNode(fn.type);
   const type = checker.getAwaitedType(declared) ?? declared;
-  const symbol = type.getSymbol();
-  if (symbol && STREAM_TYPES.has(symbol.getName()) && !type.aliasSymbol) {
-    const [delta] = checker.getTypeArguments(type as ts.TypeReference);
-    if (delta) return { mode: "incremental", type: delta, node: fn.type };
-  }
+  const delta = streamedType(type, checker);
+  if (delta) return { mode: "incremental", type: delta, node: fn.type };
   if (type.flags & (ts.TypeFlags.Void | ts.TypeFlags.Undefined)) {
     fail(fn.type, `handler '${handler}' returns nothing: return the result as data (an object or a value)`);
     return undefined;
   }
   return { mode: "single", type, node: fn.type };
+}
+
+/** The delta type of a streaming return type (`AsyncGenerator<T>`, `Iterable<T>`, ...), else undefined. */
+export function streamedType(type: ts.Type, checker: ts.TypeChecker): ts.Type | undefined {
+  const symbol = type.getSymbol();
+  if (!symbol || !STREAM_TYPES.has(symbol.getName()) || type.aliasSymbol) return undefined;
+  return checker.getTypeArguments(type as ts.TypeReference)[0];
 }
 
 function endpointFromDoc(

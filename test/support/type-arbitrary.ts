@@ -9,6 +9,7 @@
  */
 import fc from "fast-check";
 import { ts } from "ts-morph";
+import { streamedType } from "../../src/discovery/handlers.js";
 import { SDK_ENTRY } from "../../src/discovery/program.js";
 
 /** Thrown for a type the oracle does not model, so that no payload type is silently skipped. */
@@ -117,15 +118,6 @@ export interface HandlerTypes {
   output: { mode: "single" | "incremental"; type: ts.Type } | undefined;
 }
 
-const STREAM_TYPES = new Set([
-  "AsyncIterable",
-  "AsyncIterableIterator",
-  "AsyncGenerator",
-  "Iterable",
-  "IterableIterator",
-  "Generator",
-]);
-
 /** Finds the handler exported from `entry` as `exportName` and reads its payload and output types. */
 export function handlerTypes(
   entry: ts.SourceFile,
@@ -151,11 +143,8 @@ export function handlerTypes(
   if (!fn.type) return { payload, output: undefined };
   const declared = checker.getTypeFromTypeNode(fn.type);
   const result = checker.getAwaitedType(declared) ?? declared;
-  const symbol = result.getSymbol();
-  if (symbol && STREAM_TYPES.has(symbol.getName()) && !result.aliasSymbol) {
-    const [delta] = checker.getTypeArguments(result as ts.TypeReference);
-    return { payload, output: delta ? { mode: "incremental", type: delta } : undefined };
-  }
+  const delta = streamedType(result, checker);
+  if (delta) return { payload, output: { mode: "incremental", type: delta } };
   return { payload, output: { mode: "single", type: result } };
 }
 
