@@ -542,56 +542,62 @@ export class ModelDiskCache {
   /** Every complete snapshot in the cache, least recently used first. */
   async listSnapshots(): Promise<SnapshotInfo[]> {
     const root = join(this.dir, "hf");
-    const result: SnapshotInfo[] = [];
+    const found: (SnapshotInfo | undefined)[] = [];
     for (const repoDir of await listDir(root)) {
       const snapshots = join(root, repoDir, "snapshots");
-      for (const name of await listDir(snapshots)) {
-        if (!COMMIT_NAME.test(name)) continue;
+      for (const name of (await listDir(snapshots)).filter((entry) => COMMIT_NAME.test(entry))) {
         const dir = join(snapshots, name);
-        const info = await stat(dir).catch(() => undefined);
-        if (!info?.isDirectory()) continue;
         const meta = await readMeta(dir);
         const repo = meta?.repo ?? repoDir.replace("--", "/");
-        const walked = meta === undefined ? await walkFiles(dir) : undefined;
-        const used = await stat(`${dir}.used`).catch(() => undefined);
-        result.push({
-          scheme: "hf",
-          ref: `hf:${repo}@${name}`,
-          repo,
-          revision: meta?.revision ?? name,
-          commit: name,
-          dir,
-          files: meta?.files.length ?? walked?.length ?? 0,
-          bytes: meta?.bytes ?? walked?.reduce((sum, file) => sum + file.size, 0) ?? 0,
-          lastUsed: used?.mtime ?? info.mtime,
-          pinned: (this.pins.get(dir) ?? 0) > 0,
-        });
+        found.push(
+          await this.snapshotInfo(dir, meta, {
+            scheme: "hf",
+            ref: `hf:${repo}@${name}`,
+            repo,
+            revision: meta?.revision ?? name,
+            commit: name,
+          }),
+        );
       }
     }
     const cozySnapshots = join(this.dir, "cozy", "snapshots");
-    for (const name of await listDir(cozySnapshots)) {
-      if (!COZY_SNAPSHOT_NAME.test(name)) continue;
+    for (const name of (await listDir(cozySnapshots)).filter((entry) => COZY_SNAPSHOT_NAME.test(entry))) {
       const dir = join(cozySnapshots, name);
-      const info = await stat(dir).catch(() => undefined);
-      if (!info?.isDirectory()) continue;
       const meta = await readCozyMeta(dir);
-      const walked = meta === undefined ? await walkFiles(dir) : undefined;
-      const used = await stat(`${dir}.used`).catch(() => undefined);
       const repo = meta?.repo ?? "unknown/unknown";
-      result.push({
-        scheme: "cozy",
-        ref: cozySnapshotRef(repo, name),
-        repo,
-        revision: meta?.tag ?? name,
-        commit: name,
-        dir,
-        files: meta?.files.length ?? walked?.length ?? 0,
-        bytes: meta?.bytes ?? walked?.reduce((sum, file) => sum + file.size, 0) ?? 0,
-        lastUsed: used?.mtime ?? info.mtime,
-        pinned: (this.pins.get(dir) ?? 0) > 0,
-      });
+      found.push(
+        await this.snapshotInfo(dir, meta, {
+          scheme: "cozy",
+          ref: cozySnapshotRef(repo, name),
+          repo,
+          revision: meta?.tag ?? name,
+          commit: name,
+        }),
+      );
     }
-    return result.sort((a, b) => a.lastUsed.getTime() - b.lastUsed.getTime());
+    return found
+      .filter((info): info is SnapshotInfo => info !== undefined)
+      .sort((a, b) => a.lastUsed.getTime() - b.lastUsed.getTime());
+  }
+
+  /** The entry of the snapshot folder `dir` (sizes from its metadata, else from its files); undefined when it is no folder. */
+  private async snapshotInfo(
+    dir: string,
+    meta: { files: SnapshotFile[]; bytes: number } | undefined,
+    names: Pick<SnapshotInfo, "scheme" | "ref" | "repo" | "revision" | "commit">,
+  ): Promise<SnapshotInfo | undefined> {
+    const info = await stat(dir).catch(() => undefined);
+    if (!info?.isDirectory()) return undefined;
+    const walked = meta === undefined ? await walkFiles(dir) : undefined;
+    const used = await stat(`${dir}.used`).catch(() => undefined);
+    return {
+      ...names,
+      dir,
+      files: meta?.files.length ?? walked?.length ?? 0,
+      bytes: meta?.bytes ?? walked?.reduce((sum, file) => sum + file.size, 0) ?? 0,
+      lastUsed: used?.mtime ?? info.mtime,
+      pinned: (this.pins.get(dir) ?? 0) > 0,
+    };
   }
 
   /**
