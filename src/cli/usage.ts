@@ -1,3 +1,4 @@
+import { splitHostPort } from "../host-port.js";
 /** A command line that cannot work as given: printed without a stack, exit code 2. */
 export class UsageError extends Error {
   constructor(message: string) {
@@ -8,12 +9,11 @@ export class UsageError extends Error {
 
 /** `host:port`, `:port` or `port` (host 127.0.0.1); IPv6 as `[::1]:8081`. */
 export function parseListenAddress(text: string): { host: string; port: number } {
-  const match = /^(?:\[([^\]]+)\]|([^:]*)):?(\d+)$/.exec(text.trim());
-  const port = Number(match?.[3]);
-  if (!match || !Number.isInteger(port) || port < 0 || port > 65535) {
+  const address = splitHostPort(text, "127.0.0.1");
+  if (!address) {
     throw new UsageError(
       `--listen "${text}" is not host:port: write for example 127.0.0.1:8081 or 0.0.0.0:8081`,
     );
   }
-  return { host: match[1] ?? (match[2] || "127.0.0.1"), port };
+  return address;
 }

@@ -10,7 +10,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { SNIFF_BYTES, sniffMime } from "../runtime/files/mime.js";
+import { listenAddress } from "../host-port.js";
+import { SNIFF_BYTES, sniffFileMime, sniffMime } from "../runtime/files/mime.js";
 
 export interface DevFileApiOptions {
   /** The folder served; created when missing. */
@@ -56,7 +57,7 @@ const ROUTE_PREFIX = "/api/v1/file/";
 const CONFLICT_CODES = new Set(["EEXIST", "ENOTDIR", "EISDIR", "ENOTEMPTY"]);
 
 export async function startDevFileApi(options: DevFileApiOptions): Promise<DevFileApi> {
-  const { host, port } = splitListen(options.listen);
+  const { host, port } = listenAddress(options.listen, 8081);
   await mkdir(options.dir, { recursive: true });
   const root = await realpath(options.dir);
   const token = options.token === "" ? undefined : options.token;
@@ -191,7 +192,7 @@ async function read(req: IncomingMessage, res: ServerResponse, target: string, h
   const info = await stat(target).catch(() => undefined);
   if (info === undefined || !info.isFile()) return sendJson(res, 404, { error: "not found" });
   const sha256 = await hashes.sha256(target, info);
-  const mime = sniffMime(await readHead(target), target);
+  const mime = await sniffFileMime(target);
   res.writeHead(200, {
     "content-type": mime,
     "content-length": info.size,
@@ -258,17 +259,6 @@ class HashCache {
   }
 }
 
-async function readHead(path: string): Promise<Uint8Array> {
-  const handle = await open(path, "r");
-  try {
-    const head = new Uint8Array(SNIFF_BYTES);
-    const { bytesRead } = await handle.read(head, 0, SNIFF_BYTES, 0);
-    return head.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
-}
-
 async function fileExists(path: string): Promise<boolean> {
   return (await stat(path).catch(() => undefined)) !== undefined;
 }
@@ -294,15 +284,6 @@ function drainAnd(req: IncomingMessage, answer: () => void): void {
   req.once("end", once);
   req.once("error", once);
   req.resume();
-}
-
-function splitListen(text: string): { host: string; port: number } {
-  const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text.trim());
-  const port = Number(match?.[3]);
-  if (!match || port > 65535) {
-    throw new Error(`"${text}" is not host:port: write for example 127.0.0.1:8081 or 0.0.0.0:8081`);
-  }
-  return { host: match[1] ?? (match[2] || "0.0.0.0"), port };
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

@@ -5,6 +5,7 @@
  * `cozy-worker invoke --scheduler` and as the scheduler in tests.
  */
 import * as grpc from "@grpc/grpc-js";
+import { listenAddress } from "../host-port.js";
 import {
   SchedulerWorkerService,
   type SchedulerWorkerServiceHandlers,
@@ -100,7 +101,7 @@ export class SchedulerServer {
 
   /** Listens on `host:port` (`[::1]:0` for IPv6; port 0 picks a free port). */
   static async start(listen: string, options: SchedulerServerOptions = {}): Promise<SchedulerServer> {
-    const { host, port } = splitHostPort(listen);
+    const { host, port } = listenAddress(listen, 8080);
     const scheduler = new SchedulerServer(host, port, options);
     await scheduler.bind();
     return scheduler;
@@ -334,16 +335,6 @@ export class SchedulerServer {
       this.waiters.add(waiter);
     });
   }
-}
-
-/** `host:port`, `[v6]:port` or `:port` (all interfaces) → parts; the host comes back without brackets. */
-export function splitHostPort(text: string): { host: string; port: number } {
-  const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text.trim());
-  const port = Number(match?.[3]);
-  if (!match || port > 65535) {
-    throw new Error(`"${text}" is not host:port: write for example 127.0.0.1:8080 or 0.0.0.0:8080`);
-  }
-  return { host: match[1] ?? (match[2] || "0.0.0.0"), port };
 }
 
 function metadataRecord(metadata: grpc.Metadata): Record<string, string[]> {
