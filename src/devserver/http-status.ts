@@ -4,8 +4,6 @@ import type { RunResult } from "../runtime/executor.js";
 export function httpStatusOf(result: RunResult): { status: number; retryAfterS?: number } {
   if (result.success) return { status: 200 };
   switch (result.rejected) {
-    case "unknown_function":
-      return { status: 404 };
     case "too_large":
       return { status: 413 };
     case "duplicate":

@@ -8,8 +8,8 @@ import { httpStatusOf } from "./http-status.js";
 const MAX_BODY_BYTES = 256 * 1024 * 1024;
 
 export interface DevServerOptions {
-  /** The executor of the current code; undefined while the project is still loading. */
-  executor(): Executor | undefined;
+  /** The executor of the current code (it changes when `--watch` reloads). */
+  executor(): Executor;
   /** Told about every finished run, for the access log. */
   onRunDone?(result: RunResult, status: number): void;
   /** The model cache's state for `/v1/status` (loaded, on disk, pinned, memory). */
@@ -42,19 +42,17 @@ async function route(req: IncomingMessage, res: ServerResponse, options: DevServ
   const executor = options.executor();
   if (req.method === "GET" && pathname === "/health") return health(res, executor);
   if (req.method === "GET" && pathname === "/v1/status") {
-    if (!executor) return sendJson(res, 503, { ok: false, status: "starting" });
     const modelCache = options.modelCache?.() ?? {};
     return sendJson(res, 200, { ok: true, functions: executor.functionNames(), model_cache: modelCache });
   }
   if (parts[0] === "v1" && parts[1] === "run" && parts.length === 3) {
     if (req.method !== "POST") return methodNotAllowed(res, "POST");
-    if (!executor) return starting(res);
     return runEndpoint(req, res, executor, parts[2] ?? "", options);
   }
   if (parts[0] === "v1" && parts[1] === "runs" && parts[3] === "cancel" && parts.length === 4) {
     if (req.method !== "POST") return methodNotAllowed(res, "POST");
     const runId = parts[2] ?? "";
-    if (executor?.cancel(runId)) return sendJson(res, 200, { ok: true, run_id: runId });
+    if (executor.cancel(runId)) return sendJson(res, 200, { ok: true, run_id: runId });
     return sendJson(res, 404, { ok: false, error: "unknown_run", message: `no run ${runId} is in flight` });
   }
   sendJson(res, 404, {
@@ -63,9 +61,8 @@ async function route(req: IncomingMessage, res: ServerResponse, options: DevServ
   });
 }
 
-function health(res: ServerResponse, executor: Executor | undefined): void {
-  if (!executor) sendJson(res, 503, { status: "starting" });
-  else if (executor.isDraining) sendJson(res, 503, { status: "draining", in_flight: executor.inFlight });
+function health(res: ServerResponse, executor: Executor): void {
+  if (executor.isDraining) sendJson(res, 503, { status: "draining", in_flight: executor.inFlight });
   else sendJson(res, 200, { status: executor.inFlight > 0 ? "busy" : "ready", in_flight: executor.inFlight });
 }
 
@@ -173,11 +170,6 @@ function readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | u
     req.once("end", () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
     req.once("error", reject);
   });
-}
-
-function starting(res: ServerResponse): void {
-  res.setHeader("Retry-After", "1");
-  sendJson(res, 503, { error: "starting", message: "the project is still loading; retry in a moment" });
 }
 
 function methodNotAllowed(res: ServerResponse, allowed: string): void {

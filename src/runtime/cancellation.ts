@@ -1,3 +1,5 @@
+import type { CanceledError } from "./errors.js";
+
 /**
  * A run's cancellation. The `AbortSignal` handed to handlers is created only when a handler asks
  * for it: an AbortController and its event listeners cost more than a trivial run, and most
@@ -5,7 +7,7 @@
  */
 export class Cancellation {
   private controller: AbortController | undefined;
-  private abortReason: unknown;
+  private abortReason: CanceledError | undefined;
   private rejectRace: ((reason: unknown) => void) | undefined;
   private racePromise: Promise<never> | undefined;
 
@@ -21,12 +23,12 @@ export class Cancellation {
     return this.abortReason !== undefined;
   }
 
-  /** Why the run was canceled (a CanceledError), or undefined. */
-  get reason(): unknown {
+  /** Why the run was canceled, or undefined. */
+  get reason(): CanceledError | undefined {
     return this.abortReason;
   }
 
-  abort(reason: Error): void {
+  abort(reason: CanceledError): void {
     if (this.aborted) return;
     this.abortReason = reason;
     this.controller?.abort(reason);

@@ -1,6 +1,5 @@
 import type { ActionContext, Asset, LogLevel } from "../index.js";
 import type { Cancellation } from "./cancellation.js";
-import { CanceledError } from "./errors.js";
 import { epochSeconds, RESERVED_EVENT_PREFIXES } from "./events.js";
 import type { OutputStore } from "./files/output-store.js";
 import { readFileForSave } from "./files/output-store.js";
@@ -46,9 +45,8 @@ export class RunContext implements ActionContext {
   }
 
   throwIfCanceled(): void {
-    const { cancellation } = this.options;
-    if (!cancellation.aborted) return;
-    throw cancellation.reason instanceof CanceledError ? cancellation.reason : new CanceledError("canceled");
+    const { reason } = this.options.cancellation;
+    if (reason) throw reason;
   }
 
   timeRemainingMs(): number | null {

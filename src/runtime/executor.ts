@@ -1,6 +1,7 @@
 import type { RuntimeSettings } from "../config/environment.js";
 import type { Manifest, ManifestFunction } from "../discovery/manifest.js";
 import type { ResolvedCozyModel } from "../models/cozy-hub.js";
+import { withTimeout } from "../with-timeout.js";
 import { Cancellation } from "./cancellation.js";
 import { RunContext } from "./context.js";
 import { describeFailure, type RunFailure } from "./error-mapping.js";
@@ -162,12 +163,7 @@ export class Executor {
   async drain(timeoutMs: number): Promise<void> {
     this.draining = true;
     const pending = () => [...this.active.values()].map((run) => run.settled);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
-    });
-    await Promise.race([Promise.allSettled(pending()), timeout]);
-    clearTimeout(timer);
+    await withTimeout(Promise.allSettled(pending()), timeoutMs);
     for (const runId of this.active.keys()) this.cancel(runId, "worker shutting down");
     await Promise.allSettled(pending());
   }
@@ -414,7 +410,7 @@ export class Executor {
       // finish so their effects land before the result.
       const closing = Promise.resolve(iterator.return?.()).catch(() => {});
       handlerWork.push(closing);
-      if (cancellation.aborted) await graceful(closing, STREAM_CLOSE_GRACE_MS);
+      if (cancellation.aborted) await withTimeout(closing, STREAM_CLOSE_GRACE_MS);
     }
     if (cancellation.aborted) throw cancellation.reason;
     emit("output.completed", {});
@@ -422,14 +418,6 @@ export class Executor {
 }
 
 const STREAM_CLOSE_GRACE_MS = 100;
-
-function graceful(promise: Promise<unknown>, ms: number): Promise<unknown> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise((done) => {
-    timer = setTimeout(done, ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 interface Refusal {
   rejected: Rejection;

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { decode, encode } from "@msgpack/msgpack";
+import { withTimeout } from "../with-timeout.js";
 import { type DevFileApi, startDevFileApi } from "./dev-file-api.js";
 import type {
   TaskExecutionRequest,
@@ -280,16 +281,4 @@ function pyRepr(text: string): string {
 
 function pyList(items: readonly string[]): string {
   return `[${items.map(pyRepr).join(", ")}]`;
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -1,4 +1,5 @@
 import * as grpc from "@grpc/grpc-js";
+import { withTimeout } from "../with-timeout.js";
 import { reconnectDelayMs } from "./backoff.js";
 import type { Logger } from "./logger.js";
 import { Outbox, type OutboxEntry } from "./outbox.js";
@@ -105,14 +106,7 @@ export class SchedulerConnection {
   /** Waits (up to `flushTimeoutMs`) until everything queued is delivered, then closes the link. */
   async stop(flushTimeoutMs: number): Promise<void> {
     if (!this.delivered) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        new Promise<void>((resolve) => this.deliveredWaiters.push(resolve)),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, flushTimeoutMs);
-        }),
-      ]);
-      clearTimeout(timer);
+      await withTimeout(new Promise<void>((resolve) => this.deliveredWaiters.push(resolve)), flushTimeoutMs);
     }
     if (!this.delivered) {
       this.options.log.warn(
@@ -127,14 +121,7 @@ export class SchedulerConnection {
       // Half-close and let the scheduler finish reading before the stream is torn down: a cancel
       // right away can make it discard the last results it has not processed yet.
       session.call.end();
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        session.ended,
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, CLOSE_GRACE_MS);
-        }),
-      ]);
-      clearTimeout(timer);
+      await withTimeout(session.ended, CLOSE_GRACE_MS);
       session.call.cancel();
     }
     await this.loop?.catch(() => {});
