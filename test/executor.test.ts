@@ -156,7 +156,7 @@ describe("executor", () => {
     expect(events[4]?.payload).not.toHaveProperty("inference_ms");
   });
 
-  it("refuses reserved event types and bad progress values from handlers, failing only that run", async () => {
+  it("refuses reserved event types from handlers", async () => {
     const exec = executor([fn("sneaky", "single")], {
       sneaky: async (ctx: ActionContext) => {
         ctx.emit("output.delta", { text: "fake" });
@@ -166,6 +166,30 @@ describe("executor", () => {
     const { result } = await collect(exec, task("sneaky", {}));
     expect(result.success).toBe(false);
     expect(result.errorMessage).toContain('event type "output.delta" is reserved');
+  });
+
+  it("refuses a progress value that is not a number, failing only that run, and clamps the rest to [0, 1]", async () => {
+    const exec = executor([fn("nan", "single"), fn("steps", "single")], {
+      nan: async (ctx: ActionContext) => {
+        ctx.progress(Number.NaN);
+        return { text: "never" };
+      },
+      steps: async (ctx: ActionContext) => {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        ctx.progress(-1);
+        ctx.progress(2, "done");
+        return { text: "ok" };
+      },
+    });
+    const [nan, steps] = await Promise.all([
+      collect(exec, task("nan", {})),
+      collect(exec, task("steps", {})),
+    ]);
+    expect(nan.result.success).toBe(false);
+    expect(nan.result.errorMessage).toContain("ctx.progress needs a finite number, got NaN");
+    expect(steps.result.success).toBe(true);
+    const progress = steps.events.filter((e) => e.type === "job.progress").map((e) => e.payload);
+    expect(progress).toMatchObject([{ progress: 0 }, { progress: 1, stage: "done" }]);
   });
 
   it("refuses to start when the manifest names an export the module lacks", () => {

@@ -187,7 +187,7 @@ describe("cozy-worker models with cozy: refs", () => {
     const cls =
       hub.resolved("acme/ocr", "latest").files?.find((f) => f.path === "onnx/cls.onnx")?.blake3 ?? "";
     const part = join(cacheDir, "cozy", "blobs", "blake3", cls.slice(0, 2), cls.slice(2, 4), `${cls}.part`);
-    // (Bytes are written in 1 MiB batches, so a kill may leave the part empty.)
+    // (A kill may land before the first chunk, leaving the part empty.)
     expect((await stat(part)).size).toBeLessThan(files[0]?.content.length ?? 0);
   });
 });
