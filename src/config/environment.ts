@@ -66,6 +66,13 @@ function readCount(env: NodeJS.ProcessEnv, name: string, fallback: number, probl
   return value;
 }
 
+const TRUTHY = new Set(["1", "true", "t", "yes", "y"]);
+
+/** An on/off environment variable: on for 1, true, t, yes or y (any case), off otherwise. */
+export function envFlag(value: string | undefined): boolean {
+  return TRUTHY.has((value ?? "").trim().toLowerCase());
+}
+
 function nonBlank(value: string | undefined): string | undefined {
   const trimmed = value?.trim();
   return trimmed ? trimmed : undefined;

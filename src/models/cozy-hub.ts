@@ -1,8 +1,9 @@
 import pRetry from "p-retry";
 import { type Dispatcher, request } from "undici";
+import { envFlag } from "../config/environment.js";
 import { AuthError } from "../runtime/errors.js";
 import { encodeRepo, errorDetail } from "./hf-hub.js";
-import type { ModelRef } from "./refs.js";
+import { formatModelRef, type ModelRef } from "./refs.js";
 import { normalizeRelativePath } from "./relative-path.js";
 
 /**
@@ -65,13 +66,13 @@ export class CozyNoCompatibleArtifactError extends CozyHubError {
 }
 
 /** Snapshot digests name folders: an optional `alg:` prefix and hex only. */
-const SNAPSHOT_DIGEST = /^(?:[a-z0-9]{1,16}:)?[0-9a-f]{8,128}$/;
-const BLAKE3_HEX = /^[0-9a-f]{64}$/;
-const TRUTHY = new Set(["1", "true", "t", "yes", "y"]);
+/** A snapshot digest as the cache names its folders: `[<algorithm>:]<hex>`, lowercase. */
+export const SNAPSHOT_DIGEST = /^(?:[a-z0-9]{1,16}:)?[0-9a-f]{8,128}$/;
+export const BLAKE3_HEX = /^[0-9a-f]{64}$/;
 
 /** `WORKER_ALLOW_COZY_HUB_API_RESOLVE` is `1`, `true`, `t`, `yes` or `y` (any case). */
 export function cozyHubApiResolveAllowed(env: NodeJS.ProcessEnv = process.env): boolean {
-  return TRUTHY.has(env.WORKER_ALLOW_COZY_HUB_API_RESOLVE?.trim().toLowerCase() ?? "");
+  return envFlag(env.WORKER_ALLOW_COZY_HUB_API_RESOLVE);
 }
 
 export interface CozyHubOptions {
@@ -226,9 +227,7 @@ export class CozyHubClient {
    */
   async resolve(ref: CozyRef, signal?: AbortSignal): Promise<CozyManifest> {
     const base = `${this.url}/api/v1/repos/${encodeURIComponent(ref.owner)}/${encodeRepo(ref.repo)}`;
-    const name = ref.digest
-      ? `cozy:${ref.owner}/${ref.repo}@${ref.digest}`
-      : `cozy:${ref.owner}/${ref.repo}:${ref.tag}`;
+    const name = formatModelRef(ref);
     if (ref.digest !== undefined) {
       const body = (await this.call(
         "GET",

@@ -3,6 +3,7 @@ import { basename, dirname, join } from "node:path";
 import type { Dtype } from "../config/cozy-toml.js";
 import { EnvironmentError } from "../config/environment.js";
 import {
+  BLAKE3_HEX,
   CozyHubClient,
   CozyHubError,
   type CozyManifest,
@@ -13,6 +14,7 @@ import {
   missingResolvedUrlsMessage,
   parseResolvedCozyModel,
   type ResolvedCozyModel,
+  SNAPSHOT_DIGEST,
 } from "./cozy-hub.js";
 import { downloadFile } from "./download-file.js";
 import { type DownloadPool, sharedDownloadPool } from "./download-pool.js";
@@ -43,8 +45,6 @@ export const DEFAULT_MODEL_CACHE_DIR = "/tmp/cozy/models";
 const GB = 1_000_000_000;
 const COMMIT_NAME = /^[0-9a-f]{7,64}$/;
 /** A cozy snapshot folder's name: its digest (no dots, so `.building`, `.json` and the like never match). */
-const COZY_SNAPSHOT_NAME = /^(?:[a-z0-9]{1,16}:)?[0-9a-f]{8,128}$/;
-const BLAKE3_NAME = /^[0-9a-f]{64}$/;
 
 export interface DiskCacheOptions {
   /** Cache root; default `WORKER_MODEL_CACHE_DIR`, else {@link DEFAULT_MODEL_CACHE_DIR}. */
@@ -403,7 +403,7 @@ export class ModelDiskCache {
   ): Promise<{ digest: string; dir: string; files: SnapshotFile[] } | undefined> {
     const hex = digestHex(digest);
     for (const name of new Set([digest.toLowerCase(), hex, `blake3:${hex}`])) {
-      if (!COZY_SNAPSHOT_NAME.test(name)) continue;
+      if (!SNAPSHOT_DIGEST.test(name)) continue;
       const dir = this.cozySnapshotDir(name);
       const meta = await readCozyMeta(dir);
       if (meta !== undefined && (await hasFiles(dir, meta.files))) {
@@ -522,7 +522,7 @@ export class ModelDiskCache {
     for (const a of await listDir(blobs)) {
       for (const b of await listDir(join(blobs, a))) {
         for (const name of await listDir(join(blobs, a, b))) {
-          if (!BLAKE3_NAME.test(name) || used.has(name)) continue;
+          if (!BLAKE3_HEX.test(name) || used.has(name)) continue;
           const blob = join(blobs, a, b, name);
           const info = await stat(blob).catch(() => undefined);
           if (!info?.isFile() || info.nlink > 1) continue;
@@ -561,7 +561,7 @@ export class ModelDiskCache {
       }
     }
     const cozySnapshots = join(this.dir, "cozy", "snapshots");
-    for (const name of (await listDir(cozySnapshots)).filter((entry) => COZY_SNAPSHOT_NAME.test(entry))) {
+    for (const name of (await listDir(cozySnapshots)).filter((entry) => SNAPSHOT_DIGEST.test(entry))) {
       const dir = join(cozySnapshots, name);
       const meta = await readCozyMeta(dir);
       const repo = meta?.repo ?? "unknown/unknown";

@@ -121,17 +121,13 @@ export async function downloadFile(
 
 /** The hashes a download checks; only those asked for are computed (hashing costs more CPU than receiving). */
 class Hashers {
-  private constructor(
-    private sha256: Hash | undefined,
-    private readonly blake3: Blake3Hasher | undefined,
-  ) {}
+  private sha256: Hash | undefined;
+  // Native BLAKE3 (SIMD): a WebAssembly one hashed slower than a download arrives.
+  private readonly blake3: Blake3Hasher | undefined;
 
-  // Native BLAKE3 (SIMD) hashes several times faster than a download arrives; a WebAssembly one did not.
-  static async create(want: { sha256: boolean; blake3: boolean }): Promise<Hashers> {
-    return new Hashers(
-      want.sha256 ? createHash("sha256") : undefined,
-      want.blake3 ? new Blake3Hasher() : undefined,
-    );
+  constructor(want: { sha256: boolean; blake3: boolean }) {
+    this.sha256 = want.sha256 ? createHash("sha256") : undefined;
+    this.blake3 = want.blake3 ? new Blake3Hasher() : undefined;
   }
 
   update(chunk: Buffer): void {
@@ -168,7 +164,7 @@ class Transfer {
 
   async run(): Promise<DownloadFileResult> {
     const { expectedSize, expectedSha256, expectedBlake3 } = this.options;
-    const hashers = await Hashers.create({
+    const hashers = new Hashers({
       sha256: expectedSha256 !== undefined,
       blake3: expectedBlake3 !== undefined,
     });

@@ -1,6 +1,6 @@
 import { minimatch } from "minimatch";
 import { DTYPES, type Dtype } from "../config/cozy-toml.js";
-import { EnvironmentError } from "../config/environment.js";
+import { EnvironmentError, envFlag } from "../config/environment.js";
 import { formatBytes } from "../format-bytes.js";
 import { normalizeRelativePath } from "./relative-path.js";
 
@@ -397,8 +397,6 @@ function describePaths(paths: readonly string[]): string {
     : `${paths.length} files: ${describeList([...paths].sort(compareText))}`;
 }
 
-const TRUTHY = new Set(["1", "true", "yes", "y", "t"]);
-
 /**
  * Selection options from a model spec and the `COZY_HF_*` overrides: `COZY_HF_WEIGHT_PRECISIONS`
  * (CSV of dtypes, replaces the spec's), `COZY_HF_COMPONENTS` (CSV of folders), `COZY_HF_ALLOW_ROOT_JSON`,
@@ -424,8 +422,8 @@ export function hfSelectionOptionsFromEnv(
   }
   const components = csv(env.COZY_HF_COMPONENTS);
   if (components.length > 0) options.components = components;
-  if (truthy(env.COZY_HF_ALLOW_ROOT_JSON)) options.allowRootJson = true;
-  if (truthy(env.COZY_HF_FULL_REPO_DOWNLOAD)) options.fullRepo = true;
+  if (envFlag(env.COZY_HF_ALLOW_ROOT_JSON)) options.allowRootJson = true;
+  if (envFlag(env.COZY_HF_FULL_REPO_DOWNLOAD)) options.fullRepo = true;
   const maxBytes = env.COZY_HF_MAX_BYTES?.trim();
   if (maxBytes) {
     const value = Number(maxBytes);
@@ -444,8 +442,4 @@ function csv(value: string | undefined): string[] {
     .split(",")
     .map((item) => item.trim())
     .filter(Boolean);
-}
-
-function truthy(value: string | undefined): boolean {
-  return TRUTHY.has((value ?? "").trim().toLowerCase());
 }

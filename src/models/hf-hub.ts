@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from "node:timers/promises";
+import pRetry from "p-retry";
 import { type Dispatcher, request } from "undici";
 import { AuthError } from "../runtime/errors.js";
 import type { HfRepoFile } from "./hf-file-selection.js";
@@ -127,17 +127,13 @@ export class HfHubClient {
   }
 
   private async getJson(url: string, repo: string, revision: string): Promise<unknown> {
-    const retries = this.options.retries ?? 3;
-    const base = this.options.retryBaseDelayMs ?? 500;
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        return await this.getJsonOnce(url, repo, revision);
-      } catch (error) {
-        const retryable = error instanceof HfHubError && error.retryable;
-        if (!retryable || attempt >= retries) throw error;
-        await sleep(Math.min(base * 2 ** attempt, 10_000));
-      }
-    }
+    return pRetry(() => this.getJsonOnce(url, repo, revision), {
+      retries: this.options.retries ?? 3,
+      minTimeout: this.options.retryBaseDelayMs ?? 500,
+      factor: 2,
+      maxTimeout: 10_000,
+      shouldRetry: ({ error }) => error instanceof HfHubError && error.retryable,
+    });
   }
 
   private async getJsonOnce(url: string, repo: string, revision: string): Promise<unknown> {

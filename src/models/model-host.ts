@@ -18,7 +18,7 @@ import type { MachineInfo } from "../transport/machine-info.js";
 import type { ModelInventory } from "../transport/registration.js";
 import { digestHex, type ResolvedCozyModel } from "./cozy-hub.js";
 import { ModelDiskCache, type SnapshotInfo } from "./disk-cache.js";
-import { diskVolumeOf } from "./disk-volume.js";
+import { type DiskVolume, diskVolumeOf } from "./disk-volume.js";
 import { maxConcurrentDownloadsFromEnv } from "./download-pool.js";
 import { onnxGraphsOf } from "./hf-file-selection.js";
 import { DeviceMemoryError, modelLoadError } from "./model-errors.js";
@@ -91,6 +91,7 @@ export class ModelHost implements ModelProvider {
   private manifest: Manifest | undefined;
   private releaseModels: ReleaseModels | undefined;
   private readonly fetching = new Map<string, Promise<Fetched>>();
+  private volume: Promise<DiskVolume> | undefined;
   private readonly loading = new Map<string, Promise<LoadOutcome>>();
   private readonly loaded = new Map<string, LoadedModel>();
   /** Snapshot folders of the models fetched by this process. */
@@ -109,6 +110,12 @@ export class ModelHost implements ModelProvider {
   }
 
   /** The disk cache's folder (`WORKER_MODEL_CACHE_DIR`). */
+  /** The volume the disk cache lies on, for inventory events (read once). */
+  diskVolume(): Promise<DiskVolume> {
+    this.volume ??= diskVolumeOf(this.options.diskCache.dir);
+    return this.volume;
+  }
+
   get cacheDir(): string {
     return this.options.diskCache.dir;
   }
@@ -333,12 +340,7 @@ export class ModelHost implements ModelProvider {
   }
 
   private ensureLoaded(modelId: string, spec: ModelSpec): Promise<LoadOutcome> {
-    let pending = this.loading.get(modelId);
-    if (pending === undefined) {
-      pending = this.load(modelId, spec).finally(() => this.loading.delete(modelId));
-      this.loading.set(modelId, pending);
-    }
-    return pending;
+    return singleFlight(this.loading, modelId, () => this.load(modelId, spec));
   }
 
   private async load(modelId: string, spec: ModelSpec): Promise<LoadOutcome> {
@@ -366,9 +368,10 @@ export class ModelHost implements ModelProvider {
         [graph.file, ...graph.externalData].map((path) => join(snapshot.dir, ...path.split("/"))),
       );
       // Room is made first, with the files' size, so that memory is free when ORT allocates.
-      this.evicted(await this.device.makeRoom(await estimateModelBytes(graphFiles), modelId));
+      const estimate = await estimateModelBytes(graphFiles);
+      this.evicted(await this.device.makeRoom(estimate, modelId));
       const { value: sessions, sizeBytes } = await loadAndMeasure(
-        graphFiles,
+        estimate,
         () => this.createSessions(snapshot.dir, graphs),
         this.device.device,
       );
@@ -424,12 +427,7 @@ export class ModelHost implements ModelProvider {
    * reference's `model.download.*`, `model.ready` and `model.cached` events.
    */
   private fetch(modelId: string, spec: ModelSpec): Promise<Fetched> {
-    let pending = this.fetching.get(modelId);
-    if (pending === undefined) {
-      pending = this.download(modelId, spec).finally(() => this.fetching.delete(modelId));
-      this.fetching.set(modelId, pending);
-    }
-    return pending;
+    return singleFlight(this.fetching, modelId, () => this.download(modelId, spec));
   }
 
   private async download(modelId: string, spec: ModelSpec): Promise<Fetched> {
@@ -470,7 +468,7 @@ export class ModelHost implements ModelProvider {
       duration_ms: snapshot.cached ? 0 : ms,
     });
     this.emit("model.ready", { model_id: modelId });
-    this.emit("model.cached", { model_variant_id: modelId, ...(await diskVolumeOf(snapshot.dir)) });
+    this.emit("model.cached", { model_variant_id: modelId, ...(await this.diskVolume()) });
     this.fetched.set(modelId, snapshot.dir);
     await this.refreshDiskInventory();
     // This pin only bridges to the callers: they take their own (synchronously, when this promise
@@ -584,4 +582,18 @@ export function createModelHost(options: ModelHostFromEnvOptions): ModelHost {
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(options.onInventoryChange ? { onInventoryChange: options.onInventoryChange } : {}),
   });
+}
+
+/** The promise in flight for `key`, else a new one from `start`, forgotten once it settles. */
+function singleFlight<T>(
+  inFlight: Map<string, Promise<T>>,
+  key: string,
+  start: () => Promise<T>,
+): Promise<T> {
+  let pending = inFlight.get(key);
+  if (pending === undefined) {
+    pending = start().finally(() => inFlight.delete(key));
+    inFlight.set(key, pending);
+  }
+  return pending;
 }

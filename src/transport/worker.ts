@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Manifest } from "../discovery/manifest.js";
-import { type DiskVolume, diskVolumeOf } from "../models/disk-volume.js";
+import type { DiskVolume } from "../models/disk-volume.js";
 import { createModelHost, type ModelHost } from "../models/model-host.js";
 import { canonicalizeModelRef } from "../models/refs.js";
 import { describeFailure } from "../runtime/error-mapping.js";
@@ -85,7 +85,7 @@ export class Worker {
 
   /** Connects and serves until {@link shutdown}; rejects if the connection gives up. */
   async run(): Promise<void> {
-    this.volume = await diskVolumeOf(this.models.cacheDir);
+    this.volume = await this.models.diskVolume();
     await this.models.refreshDiskInventory();
     return this.connection.start();
   }

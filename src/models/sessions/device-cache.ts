@@ -434,16 +434,15 @@ export function processGpuBytes(
 
 /**
  * Runs `load` (which creates the model's sessions) and sizes the model: on a GPU, the growth of this
- * process's device memory across the load, but never less than the files' size (ORT's arena grows
- * further on the first runs, so the measured figure alone undercounts); elsewhere the files' size.
- * Measurement is only meaningful when loads do not overlap.
+ * process's device memory across the load, but never less than `estimate`, the files' size (ORT's
+ * arena grows further on the first runs, so the measured figure alone undercounts); elsewhere the
+ * estimate. Measurement is only meaningful when loads do not overlap.
  */
 export async function loadAndMeasure<T>(
-  files: readonly string[],
+  estimate: number,
   load: () => Promise<T>,
   device: "gpu" | "cpu",
 ): Promise<{ value: T; sizeBytes: number; measured: boolean }> {
-  const estimate = await estimateModelBytes(files);
   const before = device === "gpu" ? await processGpuBytes() : undefined;
   const value = await load();
   const after = device === "gpu" ? await processGpuBytes() : undefined;

@@ -346,7 +346,7 @@ describe("model size", () => {
   it("is the sum of the files' sizes on CPU", async () => {
     expect(await estimateModelBytes([paths.a ?? "", paths.b ?? ""])).toBe(2 * modelBytes);
     const measured = await loadAndMeasure(
-      [paths.a ?? ""],
+      await estimateModelBytes([paths.a ?? ""]),
       () => createSession(paths.a ?? "", ["cpu"], quietLog),
       "cpu",
     );
