@@ -89,6 +89,6 @@ export function jsonPath(pointer: string): string {
     .reduce((path, key) => (/^\d+$/.test(key) ? `${path}[${key}]` : childPath(path, key)), "$");
 }
 
-function childPath(path: string, key: string): string {
+export function childPath(path: string, key: string): string {
   return /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
 }

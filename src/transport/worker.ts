@@ -3,7 +3,7 @@ import type { Manifest } from "../discovery/manifest.js";
 import type { DiskVolume } from "../models/disk-volume.js";
 import { createModelHost, type ModelHost } from "../models/model-host.js";
 import { canonicalizeModelRef } from "../models/refs.js";
-import { describeFailure } from "../runtime/error-mapping.js";
+import { describeFailure, type RunFailure } from "../runtime/error-mapping.js";
 import { ResourceError } from "../runtime/errors.js";
 import type { RunEvent } from "../runtime/events.js";
 import { Executor, type HandlerTable, type RunResult, type TaskRequest } from "../runtime/executor.js";
@@ -303,7 +303,9 @@ export class Worker {
   }
 }
 
-function resultMessage(result: RunResult): WorkerSchedulerMessage {
+function resultMessage(
+  result: Pick<RunResult, "runId" | "success" | "outputPayload" | keyof RunFailure>,
+): WorkerSchedulerMessage {
   return {
     run_result: {
       run_id: result.runId,
@@ -318,16 +320,5 @@ function resultMessage(result: RunResult): WorkerSchedulerMessage {
 }
 
 function failedResult(runId: string, error: unknown): WorkerSchedulerMessage {
-  const failure = describeFailure(error);
-  return {
-    run_result: {
-      run_id: runId,
-      success: false,
-      output_payload: Buffer.alloc(0),
-      error_message: failure.errorMessage,
-      error_type: failure.errorType,
-      retryable: failure.retryable,
-      safe_message: failure.safeMessage,
-    },
-  };
+  return resultMessage({ runId, success: false, ...describeFailure(error) });
 }

@@ -1,3 +1,4 @@
+import { childPath } from "../validation.js";
 import { type AssetWire, isAssetWire } from "./asset.js";
 
 const ASSET_REF = "#/$defs/Asset";
@@ -88,7 +89,7 @@ export class SchemaWalker {
     for (const key of Object.keys(copy)) {
       const propertySchema = Object.hasOwn(properties, key) ? properties[key] : node.additionalProperties;
       const set = (replacement: unknown) => setOwn(copy, key, replacement);
-      set(this.walk(copy[key], propertySchema, path + pathKey(key), set, assets));
+      set(this.walk(copy[key], propertySchema, childPath(path, key), set, assets));
     }
     return copy;
   }
@@ -190,8 +191,4 @@ function isObject(value: unknown): value is Record<string, unknown> {
 /** Defines the key as an own property, so that a `__proto__` key stays plain data. */
 function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
   Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
-}
-
-function pathKey(key: string): string {
-  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
 }
