@@ -4,9 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buffer } from "node:stream/consumers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runnerProgram } from "../src/build/container.js";
 import { collectContext, packEntries, textEntry } from "../src/build/context.js";
-import { BAKE_LINE, checkDockerfile, ENTRYPOINT_LINE, parseDockerfile } from "../src/build/dockerfile.js";
+import {
+  BAKE_LINE,
+  checkDockerfile,
+  ENTRYPOINT_LINE,
+  parseDockerfile,
+  runnerProgram,
+} from "../src/build/dockerfile.js";
 import { manifestDifferences } from "../src/build/manifest-check.js";
 import { BuildProgress, type Step } from "../src/build/progress.js";
 import { PushProgress, splitTag } from "../src/build/push.js";

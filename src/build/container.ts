@@ -1,6 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import type Docker from "dockerode";
+import { runnerProgram } from "./dockerfile.js";
 import { isStatus } from "./engine.js";
 import { BuildError } from "./errors.js";
 
@@ -123,14 +124,6 @@ export async function runImage(docker: Docker, options: ImageRunOptions): Promis
       await removed();
     },
   };
-}
-
-/** `["cozy-worker", "serve"]` → `["cozy-worker"]`: the ENTRYPOINT's program up to the command. */
-export function runnerProgram(entrypoint: string[]): string[] | undefined {
-  const index = entrypoint.findIndex(
-    (arg, i) => /(^|\/)cozy-worker(\.js)?$/.test(arg) && entrypoint[i + 1] === "serve",
-  );
-  return index === -1 ? undefined : entrypoint.slice(0, index + 1);
 }
 
 async function hasBridge(docker: Docker): Promise<boolean> {

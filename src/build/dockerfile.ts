@@ -101,9 +101,15 @@ function runsServe(args: string): boolean {
   } catch {
     return false;
   }
-  if (!Array.isArray(argv)) return false;
-  return argv.some(
-    (arg, index) =>
-      typeof arg === "string" && /(^|\/)cozy-worker(\.js)?$/.test(arg) && argv[index + 1] === "serve",
+  return (
+    Array.isArray(argv) && argv.every((arg) => typeof arg === "string") && runnerProgram(argv) !== undefined
   );
+}
+
+/** `["cozy-worker", "serve"]` → `["cozy-worker"]`: the ENTRYPOINT's program up to the command. */
+export function runnerProgram(entrypoint: string[]): string[] | undefined {
+  const index = entrypoint.findIndex(
+    (arg, i) => /(^|\/)cozy-worker(\.js)?$/.test(arg) && entrypoint[i + 1] === "serve",
+  );
+  return index === -1 ? undefined : entrypoint.slice(0, index + 1);
 }

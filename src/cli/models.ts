@@ -196,7 +196,7 @@ async function cozyRefForPull(text: string) {
 
 /** A ref given as is (`hf:...` or `cozy:...`), or a key looked up in `<dir>/cozy.toml`. */
 async function modelSpecFor(model: string, dir: string, dtype: string | undefined): Promise<ModelSpec> {
-  const { DTYPES, DEFAULT_DTYPES, parseCozyConfig } = await import("../config/cozy-toml.js");
+  const { DTYPES, DEFAULT_DTYPES, isDtype, parseCozyConfig } = await import("../config/cozy-toml.js");
   const { parseModelRef } = await import("../models/refs.js");
   if (/^cozy:/i.test(model.trim())) {
     if (dtype !== undefined)
@@ -212,11 +212,11 @@ async function modelSpecFor(model: string, dir: string, dtype: string | undefine
         .split(",")
         .map((item) => item.trim().toLowerCase())
         .filter(Boolean);
-      const unknown = items.filter((item) => !(DTYPES as readonly string[]).includes(item));
-      if (items.length === 0 || unknown.length > 0) {
+      const known = items.filter(isDtype);
+      if (items.length === 0 || known.length < items.length) {
         throw new UsageError(`--dtype ${JSON.stringify(dtype)}: known dtypes are ${DTYPES.join(", ")}`);
       }
-      dtypes = items as typeof dtypes;
+      dtypes = known;
     }
     return { ref: model.trim(), dtypes };
   }

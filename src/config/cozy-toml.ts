@@ -475,7 +475,7 @@ function readStringList(
   return undefined;
 }
 
-function isDtype(text: string): text is Dtype {
+export function isDtype(text: string): text is Dtype {
   return (DTYPES as readonly string[]).includes(text);
 }
 
