@@ -3,7 +3,7 @@ import { dirname, extname, isAbsolute, join, relative, resolve, sep } from "node
 import { satisfies, validRange } from "semver";
 import { parse, TomlError, type TomlTable, type TomlValue } from "smol-toml";
 import { ModelRefError, parseModelRef } from "../models/refs.js";
-import { formatProblem, type Problem } from "../problems.js";
+import { type Problem, ProblemsError } from "../problems.js";
 import { slugify } from "./slug.js";
 import { locateKey } from "./toml-locate.js";
 
@@ -72,15 +72,7 @@ export interface CozyConfig {
 }
 
 /** cozy.toml could not be read or is invalid; `problems` lists every error found. */
-export class ConfigError extends Error {
-  readonly problems: ConfigProblem[];
-
-  constructor(problems: ConfigProblem[]) {
-    super(problems.map(formatProblem).join("\n"));
-    this.name = "ConfigError";
-    this.problems = problems;
-  }
-}
+export class ConfigError extends ProblemsError {}
 
 /** Validates the text of a cozy.toml; throws a {@link ConfigError} listing all the problems found. */
 export function parseCozyConfig(text: string, file: string, options: { packageVersion: string }): CozyConfig {

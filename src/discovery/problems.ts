@@ -1,18 +1,10 @@
 import type { ts } from "ts-morph";
-import { formatProblem, type Problem } from "../problems.js";
+import { type Problem, ProblemsError } from "../problems.js";
 
 export { formatProblem, type Problem } from "../problems.js";
 
 /** Discovery found problems; each is printed as `file:line:col: message`. */
-export class DiscoveryError extends Error {
-  readonly problems: Problem[];
-
-  constructor(problems: Problem[]) {
-    super(problems.map(formatProblem).join("\n"));
-    this.name = "DiscoveryError";
-    this.problems = problems;
-  }
-}
+export class DiscoveryError extends ProblemsError {}
 
 export function problemAt(node: ts.Node, message: string): Problem {
   const sourceFile = node.getSourceFile();
