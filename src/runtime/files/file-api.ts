@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { type Dispatcher, request } from "undici";
-import { AuthError, RetryableError, ValidationError, WorkerError } from "../errors.js";
-import { abortReason, diskFullError, isTransientNetworkError } from "./io-errors.js";
+import { AuthError, RetryableError, ValidationError } from "../errors.js";
+import { singleHeader, transferFailure } from "./io-errors.js";
 import { streamToFile, type WrittenFile } from "./stream-to-file.js";
 
 export const FILE_API_REQUIRED_MESSAGE =
@@ -173,15 +173,10 @@ function encodeSegment(segment: string): string {
 
 /** Network failures and timeouts may pass; a canceled run's abort is reported as such. */
 function transportError(operation: Operation, error: unknown, signal: AbortSignal | undefined): Error {
-  if (signal?.aborted) return abortReason(signal);
-  if (error instanceof WorkerError) return error;
-  const diskFull = diskFullError(error);
-  if (diskFull) return diskFull;
-  const reason = error instanceof Error ? error.message : String(error);
-  if (isTransientNetworkError(error)) {
-    return new RetryableError(`file ${operation} failed: ${reason}`, { cause: error });
-  }
-  return error instanceof Error ? error : new Error(reason);
+  return (
+    transferFailure(error, signal, `file ${operation} failed`) ??
+    (error instanceof Error ? error : new Error(String(error)))
+  );
 }
 
 async function readJson(body: Dispatcher.ResponseData["body"]): Promise<unknown> {
@@ -212,10 +207,6 @@ function metadataFromHeaders(headers: IncomingHttpHeaders): FileMetadata {
     size_bytes: singleHeader(headers["x-cozy-size-bytes"]),
     mime_type: singleHeader(headers["x-cozy-mime-type"]),
   });
-}
-
-function singleHeader(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }
 
 /** A sha256 names cache files, so only a real hex digest is accepted. */

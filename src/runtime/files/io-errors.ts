@@ -1,4 +1,4 @@
-import { CanceledError, ResourceError } from "../errors.js";
+import { CanceledError, ResourceError, RetryableError, WorkerError } from "../errors.js";
 
 const TRANSIENT_CODES = new Set([
   "ECONNRESET",
@@ -46,6 +46,33 @@ export function diskFullError(error: unknown): ResourceError | undefined {
 export function errorCode(error: unknown): string | undefined {
   const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
   return typeof code === "string" ? code : undefined;
+}
+
+/**
+ * What a failed transfer means for the run: the abort's reason when the run was canceled, a
+ * WorkerError as it is, a full disk as the worker's ResourceError, a transient network failure
+ * as a RetryableError saying `failed` (for example "input download failed"); undefined otherwise.
+ */
+export function transferFailure(
+  error: unknown,
+  signal: AbortSignal | undefined,
+  failed: string,
+): Error | undefined {
+  if (signal?.aborted) return abortReason(signal);
+  if (error instanceof WorkerError) return error;
+  const diskFull = diskFullError(error);
+  if (diskFull) return diskFull;
+  if (isTransientNetworkError(error)) {
+    return new RetryableError(`${failed}: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
+  }
+  return undefined;
+}
+
+/** The header's value, the first one when it came more than once. */
+export function singleHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 /** Why a signal aborted, as the error to throw: its reason when that is an error. */

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Agent, type buildConnector, type Dispatcher, request } from "undici";
 import { ResourceError, RetryableError, ValidationError, WorkerError } from "../errors.js";
 import type { AssetInfo } from "./asset.js";
-import { abortReason, diskFullError, errorCode, isTransientNetworkError } from "./io-errors.js";
+import { abortReason, errorCode, singleHeader, transferFailure } from "./io-errors.js";
 import { sniffMime } from "./mime.js";
 import {
   AllowedHosts,
@@ -181,16 +181,12 @@ function classify(error: unknown, url: URL, context: AttemptContext): Error {
       { cause: error },
     );
   }
-  const diskFull = diskFullError(error);
-  if (diskFull) return diskFull;
-  const reason = error instanceof Error ? error.message : String(error);
-  if (isTransientNetworkError(error)) {
-    return new RetryableError(`input download failed: ${reason}`, { cause: error });
-  }
+  const failure = transferFailure(error, context.signal, "input download failed");
+  if (failure) return failure;
   if (code === "ENOTFOUND") {
     return new ValidationError(`input url host could not be resolved: ${url.hostname}`, { cause: error });
   }
-  return error instanceof Error ? error : new Error(reason);
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 function parseInputUrl(url: string): URL {
@@ -222,8 +218,4 @@ function urlExtension(url: URL): string {
 /** Query strings often carry signatures, so messages show only the origin and the path. */
 function redact(url: URL): string {
   return `${url.origin}${url.pathname}`;
-}
-
-function singleHeader(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }
