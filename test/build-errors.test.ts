@@ -6,7 +6,8 @@ import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BAKE_LINE } from "../src/build/dockerfile.js";
-import { cli, copyProject } from "./image/support.js";
+import { copyProject } from "./image/support.js";
+import { cli } from "./support/cli.js";
 
 async function brokenHello(change: (dir: string) => Promise<void>): Promise<string> {
   const dir = await copyProject("examples/hello");
@@ -19,7 +20,7 @@ async function build(dir: string) {
   const result = await cli(
     ["build", dir, "-t", "never-built:1"],
     { DOCKER_HOST: "unix:///nonexistent.sock" },
-    60_000,
+    { timeout: 60_000 },
   );
   await rm(join(dir, ".."), { recursive: true, force: true });
   expect(result.stderr).not.toMatch(/^\s+at /m);

