@@ -1,9 +1,10 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtemp } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startExampleHub } from "./support/example-hub.js";
 import {
   DELTA_KEYS,
   REFERENCE_FUNCTION_KEYS,
@@ -26,21 +27,14 @@ it("cozy-worker discover examples/hello prints every key of the reference manife
 });
 
 describe("examples/vad", () => {
-  let hub: ChildProcess;
+  let hub: Awaited<ReturnType<typeof startExampleHub>>;
   let runner: RunnerProcess;
+  let cacheDir: string;
 
   beforeAll(async () => {
-    hub = spawn(process.execPath, [join(REPO_ROOT, "scripts/example-hub.mjs"), "--port", "0"], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    const endpoint = await new Promise<string>((done, fail) => {
-      hub.stdout?.on("data", (chunk: Buffer) => {
-        const match = /HF_ENDPOINT=(\S+)/.exec(chunk.toString());
-        if (match?.[1]) done(match[1]);
-      });
-      hub.once("exit", (code) => fail(new Error(`the example hub exited (${code})`)));
-    });
-    const cacheDir = await mkdtemp(join(tmpdir(), "vad-cache-"));
+    hub = await startExampleHub();
+    const endpoint = hub.endpoint;
+    cacheDir = await mkdtemp(join(tmpdir(), "vad-cache-"));
     runner = await startRunner(
       join(REPO_ROOT, "examples/vad"),
       { HF_ENDPOINT: endpoint, WORKER_MODEL_CACHE_DIR: cacheDir, WORKER_ORT_PROVIDERS: "cpu" },
@@ -50,7 +44,8 @@ describe("examples/vad", () => {
 
   afterAll(async () => {
     await runner?.stop();
-    hub?.kill();
+    hub?.stop();
+    await rm(cacheDir, { recursive: true, force: true });
   });
 
   it("finds the two sentences of samples/hello.wav and the pause between them", async () => {

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LABEL_GEN_WORKER_VERSION, LABEL_MANIFEST_SHA256, LABEL_PROJECT } from "../../src/build/labels.js";
 import { schemaHash } from "../../src/discovery/canonical-json.js";
 import { type CliResult, cli } from "../support/cli.js";
+import { startExampleHub } from "../support/example-hub.js";
 import { CLI, REPO_ROOT } from "../support/runner-process.js";
 import { BASE_IMAGE, engineOrSkip, testTag } from "./support.js";
 
@@ -39,29 +40,12 @@ const PROJECTS: ProjectCase[] = [
   },
 ];
 
-/** `HF_ENDPOINT=...` of scripts/example-hub.mjs, started once for the projects that need it. */
-let exampleHub: { env: string[]; stop(): void } | undefined;
+/** The settings that point a container at the examples' hub, started once for the projects that need it. */
+let exampleHub: Awaited<ReturnType<typeof startExampleHub>> | undefined;
 async function modelEnv(project: ProjectCase): Promise<string[]> {
   if (!project.models) return [];
-  if (!exampleHub) {
-    const hub = spawn(process.execPath, [join(REPO_ROOT, "scripts/example-hub.mjs"), "--port", "0"], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    const endpoint = await until("the example hub", async () =>
-      Promise.resolve(/HF_ENDPOINT=(\S+)/.exec(collected(hub))?.[1]),
-    );
-    exampleHub = { env: [`HF_ENDPOINT=${endpoint}`, "WORKER_ORT_PROVIDERS=cpu"], stop: () => hub.kill() };
-  }
-  return exampleHub.env;
-}
-
-const hubOutput = new WeakMap<ChildProcess, string>();
-function collected(child: ChildProcess): string {
-  if (!hubOutput.has(child)) {
-    hubOutput.set(child, "");
-    child.stdout?.on("data", (chunk: Buffer) => hubOutput.set(child, (hubOutput.get(child) ?? "") + chunk));
-  }
-  return hubOutput.get(child) ?? "";
+  exampleHub ??= await startExampleHub();
+  return [`HF_ENDPOINT=${exampleHub.endpoint}`, "WORKER_ORT_PROVIDERS=cpu"];
 }
 
 afterAll(() => exampleHub?.stop());
