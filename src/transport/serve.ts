@@ -33,6 +33,7 @@ export async function prepareWorker(options: ServeOptions): Promise<Worker> {
   const machine = await readMachineInfo(options.env);
   options.log.info(
     {
+      worker: settings.workerId,
       functions: manifest.functions.map((fn) => fn.name),
       schedulers: settings.addresses.map((a) => a.target),
       gpu: machine.gpu?.name ?? null,
