@@ -2,7 +2,7 @@ import pRetry from "p-retry";
 import { type Dispatcher, request } from "undici";
 import { envFlag } from "../config/environment.js";
 import { AuthError } from "../runtime/errors.js";
-import { encodeRepo, errorDetail } from "./hf-hub.js";
+import { encodeRepo, errorDetail, HubError } from "./hf-hub.js";
 import { formatModelRef, type ModelRef } from "./refs.js";
 import { normalizeRelativePath } from "./relative-path.js";
 
@@ -43,17 +43,7 @@ export interface CozyManifestFile {
 }
 
 /** A Cozy Hub call, or resolved data for a `cozy:` model, that cannot be used; the message says why. */
-export class CozyHubError extends Error {
-  constructor(
-    message: string,
-    readonly status?: number,
-    readonly retryable = false,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+export class CozyHubError extends HubError {}
 
 /** HTTP 409 from `resolve_artifact`: the repo has no artifact this worker can run. */
 export class CozyNoCompatibleArtifactError extends CozyHubError {

@@ -34,8 +34,8 @@ export interface HfRepoListing {
   files: HfRepoFile[];
 }
 
-/** A Hugging Face API call that failed; the message says what to do. */
-export class HfHubError extends Error {
+/** A call to a model hub's API that failed, its HTTP status when there was one; the message says what to do. */
+export class HubError extends Error {
   constructor(
     message: string,
     readonly status?: number,
@@ -43,9 +43,12 @@ export class HfHubError extends Error {
     options?: ErrorOptions,
   ) {
     super(message, options);
-    this.name = "HfHubError";
+    this.name = new.target.name;
   }
 }
+
+/** A Hugging Face API call that failed. */
+export class HfHubError extends HubError {}
 
 /** HTTP 404 from the API: the repo or the revision does not exist (or is hidden from this token). */
 export class HfNotFoundError extends HfHubError {
