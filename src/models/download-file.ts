@@ -5,9 +5,11 @@ import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Blake3Hasher } from "@napi-rs/blake-hash";
 import pRetry from "p-retry";
-import { type Dispatcher, getGlobalDispatcher, interceptors, request } from "undici";
+import { type Dispatcher, interceptors } from "undici";
 import { AuthError } from "../runtime/errors.js";
 import { transientNetworkCode } from "../runtime/files/io-errors.js";
+import { downloadAgent } from "./download-agent.js";
+import { type StreamedResponse, streamedGet } from "./streamed-get.js";
 
 export interface DownloadFileOptions {
   /** Bytes the file must have; also bounds the transfer. */
@@ -27,8 +29,6 @@ export interface DownloadFileOptions {
   signal?: AbortSignal;
   /** Called as bytes land on disk: bytes of the file so far (a resumed part included) and the total when known. */
   onProgress?: (bytes: number, total: number | undefined) => void;
-  /** undici dispatcher (default: the global one); redirects are followed on top of it. */
-  dispatcher?: Dispatcher;
 }
 
 export interface DownloadFileResult {
@@ -96,9 +96,7 @@ export async function downloadFile(
   const shownUrl = redactUrl(url);
   const part = `${dest}.part`;
   await mkdir(dirname(dest), { recursive: true });
-  const dispatcher = (options.dispatcher ?? getGlobalDispatcher()).compose(
-    interceptors.redirect({ maxRedirections: 10 }),
-  );
+  const dispatcher = downloadAgent().compose(interceptors.redirect({ maxRedirections: 10 }));
   const signal = options.signal;
   const transfer = new Transfer(url, shownUrl, part, dest, options, dispatcher);
   return pRetry(() => transfer.run(), {
@@ -181,7 +179,7 @@ class Transfer {
       const range = parseContentRange(response.headers["content-range"]);
       if (range?.start !== offset) {
         // A range other than the one asked for: drop the part and ask for the whole file.
-        await response.body.dump().catch(() => undefined);
+        response.discard();
         await rm(this.part, { force: true });
         offset = 0;
         hashers.reset();
@@ -189,7 +187,7 @@ class Transfer {
       }
     } else if (offset > 0 && response.statusCode === 416) {
       const range = parseContentRange(response.headers["content-range"]);
-      await response.body.dump().catch(() => undefined);
+      response.discard();
       // The part already holds the whole file (size unknown to us), or it is not a prefix of it.
       if (range?.total === offset) return this.finish(hashers, offset, true);
       await rm(this.part, { force: true });
@@ -204,10 +202,10 @@ class Transfer {
       offset = 0;
       hashers.reset();
     }
-    await this.checkStatus(response, offset);
+    this.checkStatus(response, offset);
     const total = this.totalOf(response, offset);
     if (expectedSize !== undefined && total !== undefined && total !== expectedSize) {
-      await response.body.dump().catch(() => undefined);
+      response.discard();
       await rm(this.part, { force: true });
       throw new DownloadIntegrityError(
         this.shownUrl,
@@ -231,17 +229,14 @@ class Transfer {
     return this.finish(hashers, size, offset > 0);
   }
 
-  private async get(offset: number): Promise<Dispatcher.ResponseData> {
+  private async get(offset: number): Promise<StreamedResponse> {
     const { timeoutMs = 30_000, signal } = this.options;
     const headers: Record<string, string> = { ...this.options.headers };
     if (offset > 0) headers.range = `bytes=${offset}-`;
     try {
-      return await request(this.url, {
-        dispatcher: this.dispatcher,
-        method: "GET",
+      return await streamedGet(this.dispatcher, this.url, {
         headers,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
+        timeoutMs,
         ...(signal === undefined ? {} : { signal }),
       });
     } catch (error) {
@@ -249,10 +244,10 @@ class Transfer {
     }
   }
 
-  private async checkStatus(response: Dispatcher.ResponseData, offset: number): Promise<void> {
+  private checkStatus(response: StreamedResponse, offset: number): void {
     const status = response.statusCode;
     if (status === (offset > 0 ? 206 : 200)) return;
-    await response.body.dump().catch(() => undefined);
+    response.discard();
     const url = this.shownUrl;
     if (status === 401 || status === 403) {
       throw new AuthError(
@@ -276,7 +271,7 @@ class Transfer {
   }
 
   /** The size of the whole file as announced by the response, if it says. */
-  private totalOf(response: Dispatcher.ResponseData, offset: number): number | undefined {
+  private totalOf(response: StreamedResponse, offset: number): number | undefined {
     if (response.statusCode === 206) {
       const total = parseContentRange(response.headers["content-range"])?.total;
       if (total !== undefined) return total;
@@ -289,49 +284,40 @@ class Transfer {
 
   /**
    * Streams the body into the part (appending after `offset`); returns the part's final size.
-   * Each chunk is hashed and written as it arrives, with a synchronous write: on loopback that
-   * received 20–40% faster than batched asynchronous writes (docs/benchmarks.md), a 64 KiB write
-   * to the page cache holds the event loop for microseconds, and every byte that arrived is in the
-   * part when a connection drops, for the next try to resume after.
+   * Each chunk is hashed and written as it arrives, with a synchronous write: it must be, since the
+   * chunk's buffer is reused by a later read (download-agent.ts); a 64 KiB write to the page cache
+   * holds the event loop for microseconds; and every byte that arrived is in the part when a
+   * connection drops, for the next try to resume after.
    */
   private async receive(
-    response: Dispatcher.ResponseData,
+    response: StreamedResponse,
     offset: number,
     total: number | undefined,
     hashers: Hashers,
   ): Promise<number> {
     const { expectedSize, onProgress } = this.options;
-    const body = response.body;
     const fd = openSync(this.part, offset > 0 ? "a" : "w");
     let size = offset;
     let reported = offset;
     try {
-      await new Promise<void>((resolve, reject) => {
-        body.on("data", (chunk: Buffer) => {
-          try {
-            if (expectedSize !== undefined && size + chunk.length > expectedSize) {
-              throw new DownloadIntegrityError(
-                this.shownUrl,
-                "size",
-                String(expectedSize),
-                `more than ${expectedSize}`,
-                false,
-                "download exceeded expected size",
-              );
-            }
-            hashers.update(chunk);
-            writeAll(fd, chunk);
-            size += chunk.length;
-            if (size - reported >= PROGRESS_BYTES) {
-              reported = size;
-              onProgress?.(size, total);
-            }
-          } catch (error) {
-            body.destroy(error as Error);
-          }
-        });
-        body.once("end", resolve);
-        body.once("error", reject);
+      await response.consume((chunk) => {
+        if (expectedSize !== undefined && size + chunk.length > expectedSize) {
+          throw new DownloadIntegrityError(
+            this.shownUrl,
+            "size",
+            String(expectedSize),
+            `more than ${expectedSize}`,
+            false,
+            "download exceeded expected size",
+          );
+        }
+        hashers.update(chunk);
+        writeAll(fd, chunk);
+        size += chunk.length;
+        if (size - reported >= PROGRESS_BYTES) {
+          reported = size;
+          onProgress?.(size, total);
+        }
       });
       onProgress?.(size, total);
       return size;
@@ -341,7 +327,6 @@ class Transfer {
       throw this.networkError(error);
     } finally {
       closeSync(fd);
-      if (!body.destroyed) body.destroy();
     }
   }
 
