@@ -102,7 +102,7 @@ export async function buildProject(options: BuildOptions): Promise<BuildResult> 
   if (options.baseImage) buildargs[BASE_IMAGE_ARG] = options.baseImage;
   if (facts.depsArg) {
     const stage = await stageDependencies(dir);
-    buildargs[DEPS_ARG] = await ensureDepsImage(docker, stage);
+    buildargs[DEPS_ARG] = await ensureDepsImage(docker, stage, dir);
     log.info(
       `dependencies: ${stage.files.length} files, ${formatBytes(stage.bytes)} (${buildargs[DEPS_ARG]})`,
     );
