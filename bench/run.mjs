@@ -6,7 +6,7 @@ import { benchDiscovery } from "./discovery.mjs";
 import { benchDownload, printDownload } from "./download.mjs";
 import { benchExecutor } from "./executor.mjs";
 import { benchModels, printModels } from "./models.mjs";
-import { benchRunner } from "./runner.mjs";
+import { benchRunner, printRunner } from "./runner.mjs";
 
 const cpu = cpus()[0]?.model ?? "unknown CPU";
 console.log(
@@ -34,19 +34,7 @@ console.log(
   `overhead: p50 ${(executor.viaExecutor.p50 - executor.direct.p50).toFixed(1)} µs, p99 ${(executor.viaExecutor.p99 - executor.direct.p99).toFixed(1)} µs`,
 );
 
-console.log("\n## Dev runner (16 keep-alive clients, autocannon)");
-const runner = await benchRunner();
-console.log(
-  "| server | req/s | p50 ms | p99 ms | server CPU µs/request | errors |\n|---|---|---|---|---|---|",
-);
-for (const r of [runner.bare, runner.executor, runner.runner, runner.wait]) {
-  console.log(
-    `| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.cpuUsPerRequest.toFixed(1)} | ${r.errors} |`,
-  );
-}
-console.log(
-  `runner / bare throughput: ${runner.ratio.toFixed(2)} (target ≥ 0.6); 100 ms endpoint: ${runner.wait.rps.toFixed(0)} req/s (target ≥ 144)`,
-);
+printRunner(await benchRunner());
 
 printDownload(await benchDownload());
 

@@ -124,3 +124,20 @@ export async function benchRunner() {
     runner.stop();
   }
 }
+
+export function printRunner(runner) {
+  console.log("\n## Dev runner (16 keep-alive clients, autocannon)");
+  console.log(
+    "| server | req/s | p50 ms | p99 ms | server CPU µs/request | errors |\n|---|---|---|---|---|---|",
+  );
+  for (const r of [runner.bare, runner.executor, runner.runner, runner.wait]) {
+    console.log(
+      `| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.cpuUsPerRequest.toFixed(1)} | ${r.errors} |`,
+    );
+  }
+  console.log(
+    `runner / bare throughput: ${runner.ratio.toFixed(2)} (target ≥ 0.6); 100 ms endpoint: ${runner.wait.rps.toFixed(0)} req/s (target ≥ 144)`,
+  );
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) printRunner(await benchRunner());
