@@ -94,8 +94,9 @@ describe("dev runner under random input", () => {
           expect(response.status).toBeGreaterThanOrEqual(400);
           expect(response.status).toBeLessThan(500);
           const message = String(json.safe_message ?? json.message ?? "");
-          // A JSON path (`$`, `$.field`, `$.list[2]`) as a word of its own, followed by what is wrong.
-          expect(message).toMatch(/(^|\s)\$(\.[^\s.[]+|\[[^\]]+\])* \S/);
+          // A JSON path (`$`, `$.field`, `$.list[2]`, `$.map["any key"]`) as a word of its own,
+          // followed by what is wrong.
+          expect(message).toMatch(/(^|\s)\$(\.[A-Za-z_$][\w$]*|\[\d+\]|\["(?:[^"\\]|\\.)*"\])* \S/);
         }),
         { numRuns: RUNS_PER_ENDPOINT },
       );
