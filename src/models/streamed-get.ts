@@ -75,6 +75,8 @@ class BodyHandler implements Dispatcher.DispatchHandler {
     statusCode: number,
     headers: IncomingHttpHeaders,
   ) {
+    // An informational answer (103 Early Hints from a CDN) comes before the real one.
+    if (statusCode < 200) return;
     this.resolveResponse({
       statusCode,
       headers,

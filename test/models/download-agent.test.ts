@@ -95,6 +95,21 @@ describe("download agent (reused read buffers)", () => {
     }
   });
 
+  it("reads the real answer after a 103 Early Hints", async () => {
+    const body = randomBytes(200_000);
+    const url = await startRawServer(async (socket) => {
+      socket.write("HTTP/1.1 103 Early Hints\r\nlink: </x.css>; rel=preload\r\n\r\n");
+      await sleep(5);
+      socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n`);
+      socket.write(body);
+    });
+    const agent = createDownloadAgent();
+    closers.push(() => agent.close());
+    const got = await fetchBody(agent, `${url}/hinted`);
+    expect(got.statusCode).toBe(200);
+    expect(got.sha256).toBe(sha256(body));
+  });
+
   it("keeps a body intact when the reader stalls and many reads queue up", async () => {
     const body = randomBytes(24 * 1024 * 1024);
     const url = await startRawServer(async (socket) => {
