@@ -296,7 +296,14 @@ class Transfer {
     hashers: Hashers,
   ): Promise<number> {
     const { expectedSize, onProgress } = this.options;
-    const fd = openSync(this.part, offset > 0 ? "a" : "w");
+    let fd: number;
+    try {
+      fd = openSync(this.part, offset > 0 ? "a" : "w");
+    } catch (error) {
+      // Unread, the body would pile up in memory until it ends.
+      response.discard();
+      throw error;
+    }
     let size = offset;
     let reported = offset;
     try {
