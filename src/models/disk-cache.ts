@@ -1,9 +1,9 @@
-import { copyFile, link, mkdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { copyFile, link, mkdir, readFile, rename, stat, utimes, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import type { Dtype } from "../config/cozy-toml.js";
 import { EnvironmentError } from "../config/environment.js";
+import { CozyBlobs } from "./cozy-blobs.js";
 import {
-  BLAKE3_HEX,
   CozyHubClient,
   CozyHubError,
   type CozyManifest,
@@ -34,7 +34,6 @@ import {
   removeSnapshotFiles,
   type SnapshotMeta,
   swapIntoPlace,
-  symlinkTargets,
   walkFiles,
   writeRef,
 } from "./snapshot-files.js";
@@ -191,8 +190,7 @@ export class ModelDiskCache {
   private readonly pool: DownloadPool;
   private readonly pins = new Map<string, number>();
   private cozyHub: CozyHubClient | undefined;
-  /** Work on one blob in this process, one task after another (the file lock covers other processes). */
-  private readonly blobQueue = new Map<string, Promise<unknown>>();
+  private readonly blobs: CozyBlobs;
 
   constructor(private readonly options: DiskCacheOptions = {}) {
     this.env = options.env ?? process.env;
@@ -205,6 +203,7 @@ export class ModelDiskCache {
     this.hub = options.hub ?? new HfHubClient(hfHubOptionsFromEnv(this.env));
     this.pool = options.pool ?? sharedDownloadPool(this.env);
     this.cozyHub = options.cozyHub;
+    this.blobs = new CozyBlobs(join(this.dir, "cozy"));
   }
 
   /** The folder of a repo's snapshots. */
@@ -311,8 +310,7 @@ export class ModelDiskCache {
 
   /** Where the blob with this blake3 lives. */
   cozyBlobPath(blake3: string): string {
-    const hex = blake3.toLowerCase();
-    return join(this.dir, "cozy", "blobs", "blake3", hex.slice(0, 2), hex.slice(2, 4), hex);
+    return this.blobs.path(blake3);
   }
 
   /**
@@ -433,7 +431,7 @@ export class ModelDiskCache {
       missing.map((file, at) =>
         this.pool.run(
           () =>
-            this.withBlob(this.cozyBlobPath(file.blake3), async (blob) => {
+            this.blobs.withBlob(file.blake3, async (blob) => {
               const position = { index: at + 1, count };
               if (await hasFile(blob, file.size)) {
                 options.onProgress?.({
@@ -473,70 +471,6 @@ export class ModelDiskCache {
     await writeFile(`${dir}.json.tmp`, JSON.stringify(meta));
     await rename(`${dir}.json.tmp`, `${dir}.json`);
     await swapIntoPlace(building, dir);
-  }
-
-  /**
-   * Runs `task` holding the blob's lock: one task at a time per blob in this process, and the
-   * `<blob>.lock` file lock against other processes (downloading it, or removing it as unused).
-   */
-  private async withBlob<T>(blob: string, task: (blob: string) => Promise<T>): Promise<T> {
-    const previous = this.blobQueue.get(blob) ?? Promise.resolve();
-    const run = previous.then(async () => {
-      await mkdir(dirname(blob), { recursive: true });
-      const lock = await lockSnapshot(blob, true);
-      try {
-        const result = await task(blob);
-        lock.check();
-        return result;
-      } finally {
-        await lock.release();
-      }
-    });
-    const tail = run.catch(() => undefined);
-    this.blobQueue.set(blob, tail);
-    void tail.then(() => {
-      if (this.blobQueue.get(blob) === tail) this.blobQueue.delete(blob);
-    });
-    return run;
-  }
-
-  /**
-   * Removes the blobs no cozy snapshot uses: not hard-linked from a snapshot (or a building one), not
-   * named by a snapshot's metadata or symlink, and not locked by a process fetching or linking it.
-   */
-  private async removeUnusedBlobs(): Promise<void> {
-    const cozy = join(this.dir, "cozy");
-    const snapshots = join(cozy, "snapshots");
-    const used = new Set<string>();
-    for (const name of await listDir(snapshots)) {
-      const path = join(snapshots, name);
-      if (name.endsWith(".json")) {
-        for (const file of (await readCozyMeta(path.slice(0, -".json".length)))?.files ?? []) {
-          if (file.blake3 !== undefined) used.add(file.blake3);
-        }
-      } else {
-        for (const target of await symlinkTargets(path)) used.add(basename(target));
-      }
-    }
-    const blobs = join(cozy, "blobs", "blake3");
-    for (const a of await listDir(blobs)) {
-      for (const b of await listDir(join(blobs, a))) {
-        for (const name of await listDir(join(blobs, a, b))) {
-          if (!BLAKE3_HEX.test(name) || used.has(name)) continue;
-          const blob = join(blobs, a, b, name);
-          const info = await stat(blob).catch(() => undefined);
-          if (!info?.isFile() || info.nlink > 1) continue;
-          const lock = await lockSnapshot(blob, false).catch(() => undefined);
-          if (lock === undefined) continue;
-          try {
-            const again = await stat(blob).catch(() => undefined);
-            if (again?.isFile() && again.nlink <= 1) await rm(blob, { force: true });
-          } finally {
-            await lock.release();
-          }
-        }
-      }
-    }
   }
 
   /** Every complete snapshot in the cache, least recently used first. */
@@ -638,7 +572,7 @@ export class ModelDiskCache {
         await lock.release();
       }
     }
-    if (matches.some((info) => info.scheme === "cozy")) await this.removeUnusedBlobs();
+    if (matches.some((info) => info.scheme === "cozy")) await this.blobs.removeUnused();
     return matches;
   }
 
@@ -664,7 +598,7 @@ export class ModelDiskCache {
       total -= info.bytes;
       removed.push(info);
     }
-    if (removed.some((info) => info.scheme === "cozy")) await this.removeUnusedBlobs();
+    if (removed.some((info) => info.scheme === "cozy")) await this.blobs.removeUnused();
     return removed;
   }
 
