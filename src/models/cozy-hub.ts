@@ -2,6 +2,7 @@ import pRetry from "p-retry";
 import { type Dispatcher, request } from "undici";
 import { envFlag } from "../config/environment.js";
 import { AuthError } from "../runtime/errors.js";
+import { proxyDispatcher, viaProxy } from "./download-agent.js";
 import { encodeRepo, errorDetail, HubError } from "./hf-hub.js";
 import { formatModelRef, type ModelRef } from "./refs.js";
 import { normalizeRelativePath } from "./relative-path.js";
@@ -86,6 +87,8 @@ export function cozyHubOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Coz
   if (url) options.url = url;
   const token = env.COZY_HUB_TOKEN?.trim();
   if (token) options.token = token;
+  const dispatcher = proxyDispatcher(env);
+  if (dispatcher !== undefined) options.dispatcher = dispatcher;
   return options;
 }
 
@@ -309,7 +312,7 @@ export class CozyHubClient {
       if (signal?.aborted) throw signal.reason;
       const reason = error instanceof Error ? error.message : String(error);
       throw new CozyHubError(
-        `cannot reach Cozy Hub at ${this.url} (COZY_HUB_URL): ${reason}`,
+        `cannot reach Cozy Hub at ${this.url} (COZY_HUB_URL)${viaProxy(this.options.dispatcher)}: ${reason}`,
         undefined,
         true,
         {

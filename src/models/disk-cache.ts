@@ -16,6 +16,7 @@ import {
   type ResolvedCozyModel,
   SNAPSHOT_DIGEST,
 } from "./cozy-hub.js";
+import { downloadAgent } from "./download-agent.js";
 import { downloadFile } from "./download-file.js";
 import { type DownloadPool, sharedDownloadPool } from "./download-pool.js";
 import { type HfRepoFile, hfSelectionOptionsFromEnv, selectHfFiles } from "./hf-file-selection.js";
@@ -724,6 +725,7 @@ export class ModelDiskCache {
     const { index, count } = position;
     const size = Number.isFinite(file.size) ? file.size : undefined;
     const result = await downloadFile(url, dest, {
+      dispatcher: downloadAgent(this.env),
       ...(position.headers === undefined ? {} : { headers: position.headers }),
       ...(size === undefined ? {} : { expectedSize: size }),
       ...(file.sha256 === undefined ? {} : { expectedSha256: file.sha256 }),

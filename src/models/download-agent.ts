@@ -1,5 +1,5 @@
 import type { Socket } from "node:net";
-import { Agent, buildConnector } from "undici";
+import { Agent, buildConnector, type Dispatcher, EnvHttpProxyAgent } from "undici";
 
 const READ_BUFFER_BYTES = 64 * 1024;
 const RING_SIZE = 8;
@@ -26,12 +26,36 @@ export function createDownloadAgent(connect: buildConnector.BuildOptions = {}): 
   });
 }
 
-let shared: Agent | undefined;
+let direct: Agent | undefined;
+const proxies = new Map<string, Dispatcher>();
 
-/** The Agent every model download uses. */
-export function downloadAgent(): Agent {
-  shared ??= createDownloadAgent();
-  return shared;
+/**
+ * The dispatcher model downloads use: through the proxy that `env` names (`HTTP_PROXY`,
+ * `HTTPS_PROXY`, `NO_PROXY`, in either case; undici's EnvHttpProxyAgent rules), else the Agent
+ * with reused read buffers.
+ */
+export function downloadAgent(env: NodeJS.ProcessEnv = process.env): Dispatcher {
+  const proxy = proxyDispatcher(env);
+  if (proxy !== undefined) return proxy;
+  direct ??= createDownloadAgent();
+  return direct;
+}
+
+/** A dispatcher through the proxy that `env` names, or undefined when it names none. */
+export function proxyDispatcher(env: NodeJS.ProcessEnv = process.env): Dispatcher | undefined {
+  const pick = (name: string) => (env[name.toLowerCase()] ?? env[name])?.trim() || undefined;
+  const httpProxy = pick("HTTP_PROXY");
+  const httpsProxy = pick("HTTPS_PROXY");
+  if (httpProxy === undefined && httpsProxy === undefined) return undefined;
+  const noProxy = pick("NO_PROXY") ?? "";
+  const key = JSON.stringify([httpProxy, httpsProxy, noProxy]);
+  let proxy = proxies.get(key);
+  if (proxy === undefined) {
+    // Empty strings, not undefined: undefined would make undici read process.env instead.
+    proxy = new EnvHttpProxyAgent({ httpProxy: httpProxy ?? "", httpsProxy: httpsProxy ?? "", noProxy });
+    proxies.set(key, proxy);
+  }
+  return proxy;
 }
 
 /**
@@ -60,4 +84,11 @@ function reusedReadBuffers() {
       return this.push(buffer.subarray(0, bytes));
     },
   };
+}
+
+/** Words for network errors: who could not be reached when a proxy stands in between. */
+export function viaProxy(dispatcher: Dispatcher | undefined): string {
+  return dispatcher instanceof EnvHttpProxyAgent
+    ? " (through the proxy that HTTP_PROXY or HTTPS_PROXY names)"
+    : "";
 }

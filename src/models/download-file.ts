@@ -8,7 +8,7 @@ import pRetry from "p-retry";
 import { type Dispatcher, interceptors } from "undici";
 import { AuthError } from "../runtime/errors.js";
 import { transientNetworkCode } from "../runtime/files/io-errors.js";
-import { downloadAgent } from "./download-agent.js";
+import { downloadAgent, viaProxy } from "./download-agent.js";
 import { type StreamedResponse, streamedGet } from "./streamed-get.js";
 
 export interface DownloadFileOptions {
@@ -29,6 +29,8 @@ export interface DownloadFileOptions {
   signal?: AbortSignal;
   /** Called as bytes land on disk: bytes of the file so far (a resumed part included) and the total when known. */
   onProgress?: (bytes: number, total: number | undefined) => void;
+  /** Default: `downloadAgent()` (a proxy from the environment, or reused read buffers); redirects are followed on top of it. */
+  dispatcher?: Dispatcher;
 }
 
 export interface DownloadFileResult {
@@ -96,7 +98,9 @@ export async function downloadFile(
   const shownUrl = redactUrl(url);
   const part = `${dest}.part`;
   await mkdir(dirname(dest), { recursive: true });
-  const dispatcher = downloadAgent().compose(interceptors.redirect({ maxRedirections: 10 }));
+  const dispatcher = (options.dispatcher ?? downloadAgent()).compose(
+    interceptors.redirect({ maxRedirections: 10 }),
+  );
   const signal = options.signal;
   const transfer = new Transfer(url, shownUrl, part, dest, options, dispatcher);
   return pRetry(() => transfer.run(), {
@@ -376,7 +380,7 @@ class Transfer {
     if (code !== undefined) {
       const reason = error instanceof Error ? error.message : String(error);
       return new DownloadError(
-        `download of ${this.shownUrl} failed: ${reason} (${code})`,
+        `download of ${this.shownUrl}${viaProxy(this.options.dispatcher ?? downloadAgent())} failed: ${reason} (${code})`,
         this.shownUrl,
         true,
         undefined,

@@ -1,6 +1,7 @@
 import pRetry from "p-retry";
 import { type Dispatcher, request } from "undici";
 import { AuthError } from "../runtime/errors.js";
+import { proxyDispatcher, viaProxy } from "./download-agent.js";
 import type { HfRepoFile } from "./hf-file-selection.js";
 
 /** `HF_ENDPOINT` when unset. */
@@ -70,6 +71,8 @@ export function hfHubOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): HfHub
     .map((value) => value?.trim())
     .find((value) => value !== undefined && value !== "");
   if (token !== undefined) options.token = token;
+  const dispatcher = proxyDispatcher(env);
+  if (dispatcher !== undefined) options.dispatcher = dispatcher;
   return options;
 }
 
@@ -153,7 +156,7 @@ export class HfHubClient {
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       throw new HfHubError(
-        `cannot reach the Hugging Face hub at ${this.endpoint}: ${reason}`,
+        `cannot reach the Hugging Face hub at ${this.endpoint}${viaProxy(this.options.dispatcher)}: ${reason}`,
         undefined,
         true,
         {
