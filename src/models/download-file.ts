@@ -7,7 +7,7 @@ import { Blake3Hasher } from "@napi-rs/blake-hash";
 import pRetry from "p-retry";
 import { type Dispatcher, interceptors } from "undici";
 import { AuthError } from "../runtime/errors.js";
-import { transientNetworkCode } from "../runtime/files/io-errors.js";
+import { singleHeader, transientNetworkCode } from "../runtime/files/io-errors.js";
 import { downloadAgent, viaProxy } from "./download-agent.js";
 import { type StreamedResponse, streamedGet } from "./streamed-get.js";
 
@@ -280,10 +280,9 @@ class Transfer {
       const total = parseContentRange(response.headers["content-range"])?.total;
       if (total !== undefined) return total;
     }
-    const length = Number(headerText(response.headers["content-length"]));
-    return headerText(response.headers["content-length"]) !== undefined && Number.isSafeInteger(length)
-      ? offset + length
-      : undefined;
+    const text = singleHeader(response.headers["content-length"]);
+    const length = Number(text);
+    return text !== undefined && Number.isSafeInteger(length) ? offset + length : undefined;
   }
 
   /**
@@ -438,15 +437,11 @@ async function syncDirectory(path: string): Promise<void> {
   }
 }
 
-function headerText(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
 /** `bytes <start>-<end>/<total|*>` or `bytes *\/<total>`. */
 function parseContentRange(
   value: string | string[] | undefined,
 ): { start: number | undefined; total: number | undefined } | undefined {
-  const match = /^bytes\s+(?:(\d+)-(\d+)|\*)\/(\d+|\*)$/i.exec(headerText(value)?.trim() ?? "");
+  const match = /^bytes\s+(?:(\d+)-(\d+)|\*)\/(\d+|\*)$/i.exec(singleHeader(value)?.trim() ?? "");
   if (match === null) return undefined;
   const start = match[1] === undefined ? undefined : Number(match[1]);
   const total = match[3] === undefined || match[3] === "*" ? undefined : Number(match[3]);
@@ -454,7 +449,7 @@ function parseContentRange(
 }
 
 function parseRetryAfter(value: string | string[] | undefined): number | undefined {
-  const text = headerText(value)?.trim();
+  const text = singleHeader(value)?.trim();
   if (!text) return undefined;
   const ms = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text) - Date.now();
   return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS) : undefined;
