@@ -1,9 +1,8 @@
-import pRetry from "p-retry";
 import { type Dispatcher, request } from "undici";
 import { envFlag } from "../config/environment.js";
 import { AuthError } from "../runtime/errors.js";
 import { proxyDispatcher, viaProxy } from "./download-agent.js";
-import { encodeRepo, errorDetail, HubError } from "./hf-hub.js";
+import { encodeRepo, errorDetail, HubError, retryHubCall } from "./hf-hub.js";
 import { formatModelRef, type ModelRef } from "./refs.js";
 import { normalizeRelativePath } from "./relative-path.js";
 
@@ -275,15 +274,7 @@ export class CozyHubClient {
     name: string,
     signal: AbortSignal | undefined,
   ): Promise<unknown> {
-    return pRetry(() => this.callOnce(method, url, body, name, signal), {
-      retries: this.options.retries ?? 3,
-      minTimeout: this.options.retryBaseDelayMs ?? 500,
-      factor: 2,
-      maxTimeout: 10_000,
-      ...(signal === undefined ? {} : { signal }),
-      shouldRetry: ({ error }) =>
-        signal?.aborted !== true && error instanceof CozyHubError && error.retryable,
-    });
+    return retryHubCall(() => this.callOnce(method, url, body, name, signal), this.options, signal);
   }
 
   private async callOnce(

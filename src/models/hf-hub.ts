@@ -48,6 +48,25 @@ export class HubError extends Error {
   }
 }
 
+/**
+ * Runs `attempt`, and again after a backoff (the first delay doubling, at most 10 s) while it fails
+ * with a retryable HubError and `signal` has not aborted.
+ */
+export function retryHubCall<T>(
+  attempt: () => Promise<T>,
+  options: { retries?: number; retryBaseDelayMs?: number },
+  signal?: AbortSignal,
+): Promise<T> {
+  return pRetry(attempt, {
+    retries: options.retries ?? 3,
+    minTimeout: options.retryBaseDelayMs ?? 500,
+    factor: 2,
+    maxTimeout: 10_000,
+    ...(signal === undefined ? {} : { signal }),
+    shouldRetry: ({ error }) => signal?.aborted !== true && error instanceof HubError && error.retryable,
+  });
+}
+
 /** A Hugging Face API call that failed. */
 export class HfHubError extends HubError {}
 
@@ -133,13 +152,7 @@ export class HfHubClient {
   }
 
   private async getJson(url: string, repo: string, revision: string): Promise<unknown> {
-    return pRetry(() => this.getJsonOnce(url, repo, revision), {
-      retries: this.options.retries ?? 3,
-      minTimeout: this.options.retryBaseDelayMs ?? 500,
-      factor: 2,
-      maxTimeout: 10_000,
-      shouldRetry: ({ error }) => error instanceof HfHubError && error.retryable,
-    });
+    return retryHubCall(() => this.getJsonOnce(url, repo, revision), this.options);
   }
 
   private async getJsonOnce(url: string, repo: string, revision: string): Promise<unknown> {
