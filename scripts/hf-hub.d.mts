@@ -1,3 +1,5 @@
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+
 /** Faults the hub injects into `resolve` (file) answers; counters go down as they are used. */
 export interface HubFaults {
   /** Only these repo paths are affected (all files when unset). */
@@ -48,3 +50,21 @@ export declare const LFS_THRESHOLD: number;
  * A repo has one commit, a hash of its files; `main` and that sha are its revisions.
  */
 export declare function startHfHub(root: string, options?: { port?: number; host?: string }): Promise<HfHub>;
+
+/**
+ * An HTTP server whose every request is appended to `requests` (its status filled in when the
+ * answer is sent) and answered by `handle`; a handler that throws answers 500, or cuts the
+ * connection once the headers are out.
+ */
+export declare function createLoggingServer(
+  requests: HubRequest[],
+  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+): Server;
+
+/** A JSON answer with its length. */
+export declare function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers?: Record<string, string>,
+): void;

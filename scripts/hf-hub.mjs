@@ -25,23 +25,7 @@ export async function startHfHub(root, { port = 0, host = "127.0.0.1" } = {}) {
     requireToken: undefined,
   };
 
-  const server = createServer((req, res) => {
-    const entry = {
-      method: req.method ?? "GET",
-      path: req.url ?? "",
-      range: req.headers.range,
-      authorization: req.headers.authorization,
-      status: 0,
-    };
-    requests.push(entry);
-    res.on("finish", () => {
-      entry.status = res.statusCode;
-    });
-    handle(req, res).catch((error) => {
-      if (!res.headersSent) sendJson(res, 500, { error: String(error) });
-      else res.destroy();
-    });
-  });
+  const server = createLoggingServer(requests, (req, res) => handle(req, res));
 
   async function handle(req, res) {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
@@ -219,7 +203,33 @@ async function walk(dir) {
   return result;
 }
 
-function sendJson(res, status, body, headers = {}) {
+/**
+ * An HTTP server whose every request is appended to `requests` (its status filled in when the
+ * answer is sent) and answered by `handle`; a handler that throws answers 500, or cuts the
+ * connection once the headers are out.
+ */
+export function createLoggingServer(requests, handle) {
+  return createServer((req, res) => {
+    const entry = {
+      method: req.method ?? "GET",
+      path: req.url ?? "",
+      range: req.headers.range,
+      authorization: req.headers.authorization,
+      status: 0,
+    };
+    requests.push(entry);
+    res.on("finish", () => {
+      entry.status = res.statusCode;
+    });
+    handle(req, res).catch((error) => {
+      if (!res.headersSent) sendJson(res, 500, { error: String(error) });
+      else res.destroy();
+    });
+  });
+}
+
+/** A JSON answer with its length. */
+export function sendJson(res, status, body, headers = {}) {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     "content-type": "application/json",

@@ -1,7 +1,8 @@
 import { createHmac } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { blake3 } from "@napi-rs/blake-hash";
+import { createLoggingServer, type HubRequest, sendJson } from "../../../scripts/hf-hub.mjs";
 import type { ResolvedCozyModel } from "../../../src/models/cozy-hub.js";
 
 /**
@@ -26,13 +27,7 @@ export interface BlobFaults {
   trickleMs?: number;
 }
 
-export interface CozyHubRequest {
-  method: string;
-  path: string;
-  range: string | undefined;
-  authorization: string | undefined;
-  status: number;
-}
+export type CozyHubRequest = HubRequest;
 
 export interface FakeCozyFile {
   path: string;
@@ -99,23 +94,7 @@ export async function startFakeCozyHub(): Promise<FakeCozyHub> {
     }));
   };
 
-  const server = createServer((req, res) => {
-    const entry: CozyHubRequest = {
-      method: req.method ?? "GET",
-      path: req.url ?? "",
-      range: req.headers.range,
-      authorization: req.headers.authorization,
-      status: 0,
-    };
-    requests.push(entry);
-    res.on("finish", () => {
-      entry.status = res.statusCode;
-    });
-    handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, { error: String(error) });
-      else res.destroy();
-    });
-  });
+  const server = createLoggingServer(requests, handle);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
@@ -313,15 +292,6 @@ async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8");
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json",
-    "content-length": String(Buffer.byteLength(text)),
-  });
-  res.end(text);
 }
 
 /** An object store's error answer. */
