@@ -9,8 +9,8 @@ const COPY_BELOW_BYTES = 16 * 1024;
 /**
  * An undici Agent whose sockets read into a ring of reused 64 KiB buffers (the `onread` option of
  * `net.connect` and `tls.connect`) instead of a freshly allocated buffer for every read. Allocating
- * and collecting those buffers was most of a download's CPU: on loopback, receiving went from about
- * 600 to about 950 MB/s (docs/architecture.md §12, docs/benchmarks.md).
+ * and collecting those buffers was most of a download's CPU (docs/architecture.md §12; the download
+ * section of docs/benchmarks.md has the before and after).
  *
  * The price: a body chunk is a view of a ring buffer that a later read overwrites, so it is only
  * valid during the handler call that receives it. `streamedGet` consumes every chunk synchronously.
