@@ -19,3 +19,8 @@ export function listenAddress(text: string, examplePort: number): { host: string
   }
   return address;
 }
+
+/** `host:port`, with an IPv6 host in brackets. */
+export function joinHostPort(host: string, port: number): string {
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseListenAddress } from "../src/cli/usage.js";
-import { listenAddress, splitHostPort } from "../src/host-port.js";
+import { joinHostPort, listenAddress, splitHostPort } from "../src/host-port.js";
 
 describe("host:port", () => {
   it.each([
@@ -11,6 +11,12 @@ describe("host:port", () => {
     [" 0.0.0.0:0 ", { host: "0.0.0.0", port: 0 }],
   ])("reads %j", (text, expected) => {
     expect(splitHostPort(text, "d")).toEqual(expected);
+  });
+
+  it("writes host:port back, an IPv6 host in brackets, so that it reads again", () => {
+    expect(joinHostPort("127.0.0.1", 8081)).toBe("127.0.0.1:8081");
+    expect(joinHostPort("::1", 80)).toBe("[::1]:80");
+    expect(splitHostPort(joinHostPort("::1", 80), "d")).toEqual({ host: "::1", port: 80 });
   });
 
   it.each(["", "host", "host:", "1.2.3.4:65536", "a:b:1", "[::1]"])("refuses %j", (text) => {

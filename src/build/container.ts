@@ -1,6 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import type Docker from "dockerode";
+import { joinHostPort } from "../host-port.js";
 import { runnerProgram } from "./dockerfile.js";
 import { isStatus } from "./engine.js";
 import { BuildError } from "./errors.js";
@@ -26,6 +27,8 @@ export interface ImageRunOptions {
 
 export interface RunningImage {
   id: string;
+  /** Where the runner answers on this machine: `http://host:port` of `listen`. */
+  url: string;
   /** `bridge` (port published) or `host` (an engine started without a bridge network, as CI's is). */
   network: "bridge" | "host";
   /** Resolves with the container's exit code once it stops. */
@@ -59,9 +62,9 @@ export async function runImage(docker: Docker, options: ImageRunOptions): Promis
   const outputsDir = resolve(options.outputsDir);
   await mkdir(outputsDir, { recursive: true });
   const bridge = await hasBridge(docker);
-  const listen = bridge
-    ? `0.0.0.0:${RUNNER_PORT}`
-    : `${options.listen.host.includes(":") ? `[${options.listen.host}]` : options.listen.host}:${options.listen.port}`;
+  const { host, port } = options.listen;
+  const address = joinHostPort(host, port);
+  const listen = bridge ? `0.0.0.0:${RUNNER_PORT}` : address;
   const user = process.getuid && process.getgid ? `${process.getuid()}:${process.getgid()}` : undefined;
   const container = await docker.createContainer({
     Image: options.image,
@@ -90,9 +93,7 @@ export async function runImage(docker: Docker, options: ImageRunOptions): Promis
       ...(bridge
         ? {
             PortBindings: {
-              [`${RUNNER_PORT}/tcp`]: [
-                { HostIp: options.listen.host, HostPort: String(options.listen.port) },
-              ],
+              [`${RUNNER_PORT}/tcp`]: [{ HostIp: host, HostPort: String(port) }],
             },
           }
         : {}),
@@ -114,6 +115,7 @@ export async function runImage(docker: Docker, options: ImageRunOptions): Promis
   const exited = container.wait().then((result: { StatusCode: number }) => result.StatusCode);
   return {
     id: container.id,
+    url: `http://${address}`,
     network: bridge ? "bridge" : "host",
     exited,
     async stop() {

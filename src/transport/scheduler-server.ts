@@ -5,7 +5,7 @@
  * `cozy-worker invoke --scheduler` and as the scheduler in tests.
  */
 import * as grpc from "@grpc/grpc-js";
-import { listenAddress } from "../host-port.js";
+import { joinHostPort, listenAddress } from "../host-port.js";
 import {
   SchedulerWorkerService,
   type SchedulerWorkerServiceHandlers,
@@ -109,7 +109,7 @@ export class SchedulerServer {
 
   /** The bound `host:port` (IPv6 hosts in brackets): what a worker dials. */
   get address(): string {
-    return `${this.host.includes(":") ? `[${this.host}]` : this.host}:${this.boundPort}`;
+    return joinHostPort(this.host, this.boundPort);
   }
 
   get port(): number {
@@ -217,7 +217,7 @@ export class SchedulerServer {
   }
 
   private bind(): Promise<void> {
-    const target = `${this.host.includes(":") ? `[${this.host}]` : this.host}:${this.boundPort}`;
+    const target = joinHostPort(this.host, this.boundPort);
     const credentials = this.options.credentials ?? grpc.ServerCredentials.createInsecure();
     return new Promise((resolve, reject) => {
       this.server.bindAsync(target, credentials, (error, port) => {
