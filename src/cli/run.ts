@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { EnvironmentError } from "../config/environment.js";
 import { DiscoveryError } from "../discovery/problems.js";
 import { formatProblem } from "../problems.js";
 import { installCrashGuards } from "./crash-guards.js";
@@ -124,6 +123,7 @@ async function runInImage(
   out: Output,
 ): Promise<void> {
   const listen = parseListenAddress(options.listen);
+  const env = containerEnv(options.env);
   const [{ connectEngine }, { runImage }, { BuildError }] = await Promise.all([
     import("../build/engine.js"),
     import("../build/container.js"),
@@ -136,7 +136,7 @@ async function runInImage(
       listen,
       outputsDir: options.outputs,
       filesDir: options.files,
-      env: containerEnv(options.env),
+      env,
       drainTimeoutS: drainSeconds,
       stdout: process.stdout,
       stderr: process.stderr,
@@ -147,9 +147,8 @@ async function runInImage(
     process.exitCode = ExitCode.Failure;
     return;
   }
-  const host = listen.host.includes(":") ? `[${listen.host}]` : listen.host;
   out.info(
-    `${image} in container ${container.id.slice(0, 12)} (${container.network} network): dev runner on http://${host}:${listen.port}, outputs in ${options.outputs}; press Ctrl-C to stop`,
+    `${image} in container ${container.id.slice(0, 12)} (${container.network} network): dev runner on ${container.url}, outputs in ${options.outputs}; press Ctrl-C to stop`,
   );
   const code = await Promise.race([container.exited, untilSignal().then(() => undefined)]);
   if (code === undefined) out.info("stopping the container: finishing runs in flight ...");
@@ -175,7 +174,10 @@ function containerEnv(settings: readonly string[]): string[] {
 }
 
 async function reportLoadFailure(error: unknown, out: Output): Promise<boolean> {
-  const { TenantBuildError } = await import("../runtime/tenant-bundle.js");
+  const [{ TenantBuildError }, { EnvironmentError }] = await Promise.all([
+    import("../runtime/tenant-bundle.js"),
+    import("../config/environment.js"),
+  ]);
   if (error instanceof DiscoveryError) {
     for (const problem of error.problems) out.error(formatProblem(problem));
     return true;
