@@ -137,7 +137,7 @@ export async function stageDependencies(projectDir: string): Promise<Stage> {
 }
 
 /** The package Node would load for `name` from `fromDir`: the nearest `node_modules/name` upwards. */
-function findPackage(name: string, fromDir: string): string | undefined {
+export function findPackage(name: string, fromDir: string): string | undefined {
   let dir = fromDir;
   for (;;) {
     const candidate = join(dir, "node_modules", name);

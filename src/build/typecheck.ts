@@ -1,9 +1,8 @@
-import { existsSync } from "node:fs";
-import { dirname, join, relative, sep } from "node:path";
+import { dirname, relative, sep } from "node:path";
 import { ts } from "ts-morph";
 import { createTenantProgram } from "../discovery/program.js";
 import type { Problem } from "../problems.js";
-import { OWN_ROOT } from "./stage.js";
+import { findPackage, OWN_ROOT } from "./stage.js";
 
 /**
  * TypeScript's errors in the project's own files (those `main` reaches, outside node_modules),
@@ -12,9 +11,8 @@ import { OWN_ROOT } from "./stage.js";
  * signatures; the image would run the bodies as written, so the build checks them first.
  */
 export function typeErrors(projectDir: string, mainPath: string): Problem[] {
-  const nodeTypes = [projectDir, OWN_ROOT]
-    .flatMap((dir) => ancestors(dir).map((up) => join(up, "node_modules", "@types")))
-    .find((typeRoot) => existsSync(join(typeRoot, "node", "package.json")));
+  const nodePackage = [projectDir, OWN_ROOT].map((dir) => findPackage("@types/node", dir)).find(Boolean);
+  const nodeTypes = nodePackage && dirname(nodePackage);
   const { project } = createTenantProgram(
     mainPath,
     nodeTypes ? { types: ["node"], typeRoots: [nodeTypes] } : {},
@@ -37,10 +35,4 @@ export function typeErrors(projectDir: string, mainPath: string): Problem[] {
     }
   }
   return problems;
-}
-
-function ancestors(dir: string): string[] {
-  const dirs = [dir];
-  for (let up = dirname(dir); up !== dirs.at(-1); up = dirname(up)) dirs.push(up);
-  return dirs;
 }
