@@ -73,14 +73,8 @@ export async function buildProject(options: BuildOptions): Promise<BuildResult> 
     "utf8",
   );
   const facts = checkDockerfile(dockerfile, target ? `gen-worker's ${target}.Dockerfile` : "Dockerfile");
-  if (facts.problems.length > 0) {
-    throw new BuildError(
-      facts.problems.length === 1
-        ? (facts.problems[0] as string)
-        : "the Dockerfile breaks the build contract:",
-      facts.problems.length === 1 ? [] : facts.problems,
-    );
-  }
+  if (facts.problems.length > 0)
+    throw BuildError.of(facts.problems, "the Dockerfile breaks the build contract:");
   if (options.baseImage && !facts.baseImageArg) {
     throw new BuildError(
       `--base-image needs the Dockerfile to declare ARG ${BASE_IMAGE_ARG} before FROM and start from it (FROM \${${BASE_IMAGE_ARG}})`,

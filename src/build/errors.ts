@@ -10,4 +10,9 @@ export class BuildError extends Error {
     super(message);
     this.name = "BuildError";
   }
+
+  /** One problem as the message itself; several listed under `heading`. */
+  static of(problems: string[], heading: string): BuildError {
+    return problems.length === 1 ? new BuildError(problems[0] as string) : new BuildError(heading, problems);
+  }
 }

@@ -34,6 +34,5 @@ export async function checkProject(dir: string): Promise<void> {
       );
     }
   }
-  if (problems.length === 1) throw new BuildError(problems[0] as string);
-  if (problems.length > 1) throw new BuildError(`${dir} is not a buildable project:`, problems);
+  if (problems.length > 0) throw BuildError.of(problems, `${dir} is not a buildable project:`);
 }
