@@ -84,7 +84,7 @@ async function readDockerignore(dir: string): Promise<string[]> {
 }
 
 /** 512-byte headers (plus a pax header for a name ustar cannot hold), data padded to 512, 1 KiB trailer. */
-export function tarSize(entries: ContextEntry[]): number {
+function tarSize(entries: ContextEntry[]): number {
   let bytes = 1024;
   for (const entry of entries) {
     bytes += fitsUstar(entry.name) ? 512 : 1536;

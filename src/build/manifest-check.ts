@@ -5,7 +5,7 @@ import type { Manifest } from "../discovery/manifest.js";
 import { isStatus } from "./engine.js";
 import { BuildError } from "./errors.js";
 
-export const BAKED_MANIFEST = "/app/.cozy/manifest.json";
+const BAKED_MANIFEST = "/app/.cozy/manifest.json";
 
 /** Reads the manifest baked into an image (from a container created, never started, then removed). */
 export async function readBakedManifest(docker: Docker, image: string): Promise<unknown> {
