@@ -67,8 +67,8 @@ interface LoadOutcome {
 
 interface LoadedModel {
   dir: string;
-  /** `hf:<repo>@<commit>` or `cozy:<owner>/<repo>@<digest>`. */
-  snapshotRef: string;
+  /** The commit (or digest) of the snapshot: what follows `@` in its pinned ref. */
+  digest: string | undefined;
   unpinDisk: () => void;
 }
 
@@ -109,15 +109,10 @@ export class ModelHost implements ModelProvider {
     return this.options.deviceCache;
   }
 
-  /** The disk cache's folder (`WORKER_MODEL_CACHE_DIR`). */
   /** The volume the disk cache lies on, for inventory events (read once). */
   diskVolume(): Promise<DiskVolume> {
     this.volume ??= diskVolumeOf(this.options.diskCache.dir);
     return this.volume;
-  }
-
-  get cacheDir(): string {
-    return this.options.diskCache.dir;
   }
 
   /** A later manifest (the dev runner's reload); loaded models stay loaded. */
@@ -246,8 +241,8 @@ export class ModelHost implements ModelProvider {
    * Downloads the models (`required_variant_refs`) into the disk cache, a few at a time; failures are
    * logged and reported as `model.download.failed`, never thrown.
    */
-  async prefetch(modelIds: readonly string[], concurrency?: number): Promise<void> {
-    const limit = pLimit(concurrency ?? this.options.prefetchConcurrency ?? maxConcurrentDownloadsFromEnv());
+  async prefetch(modelIds: readonly string[]): Promise<void> {
+    const limit = pLimit(this.options.prefetchConcurrency ?? maxConcurrentDownloadsFromEnv());
     const ids = [...new Set(modelIds.map(canonicalizeModelRef))];
     await Promise.all(
       ids.map((modelId) =>
@@ -318,7 +313,7 @@ export class ModelHost implements ModelProvider {
       // Checked and pinned in one synchronous step: nothing can evict the model in between.
       if (this.device.isInVram(modelId)) {
         const sessions = this.device.acquire(modelId);
-        const digest = this.loaded.get(modelId)?.snapshotRef.split("@")[1];
+        const digest = this.loaded.get(modelId)?.digest;
         const metrics: ModelRunMetrics = {
           model_id: modelId,
           cache_state: outcome === undefined ? "hot_vram" : outcome.cached ? "warm_disk" : "cold_remote",
@@ -381,7 +376,7 @@ export class ModelHost implements ModelProvider {
         await releaseSessions(Object.values(sessions));
         throw error;
       }
-      this.loaded.set(modelId, { dir: snapshot.dir, snapshotRef: snapshot.ref, unpinDisk });
+      this.loaded.set(modelId, { dir: snapshot.dir, digest: snapshot.ref.split("@")[1], unpinDisk });
     } catch (error) {
       unpinDisk?.();
       const failure = modelLoadError(modelId, error);
