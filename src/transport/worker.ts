@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import type { Manifest } from "../discovery/manifest.js";
 import type { DiskVolume } from "../models/disk-volume.js";
 import { createModelHost, type ModelHost } from "../models/model-host.js";
@@ -49,7 +48,7 @@ export class Worker {
   /** The volume of the model cache, for `model.cached` and `models.disk_inventory`. */
   private volume: DiskVolume | undefined;
   /** What the last `models.disk_inventory` said, so that it is sent again only when it changes. */
-  private inventoryHash = "";
+  private lastInventory = "";
 
   constructor(private readonly options: WorkerOptions) {
     const { manifest, handlers, settings, machine, log } = options;
@@ -149,11 +148,9 @@ export class Worker {
     const models = this.models.inventory();
     const volume = this.volume;
     if (volume && models.diskModels.length > 0) {
-      const hash = createHash("sha256")
-        .update([volume.disk_volume_key, ...models.diskModels].join("\n"))
-        .digest("hex");
-      if (hash !== this.inventoryHash) {
-        this.inventoryHash = hash;
+      const inventory = [volume.disk_volume_key, ...models.diskModels].join("\n");
+      if (inventory !== this.lastInventory) {
+        this.lastInventory = inventory;
         this.sendEvent({
           runId: "",
           type: "models.disk_inventory",
