@@ -3,6 +3,7 @@ import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import type { ModelSpec } from "../config/cozy-toml.js";
 import type { FileProgress, SnapshotInfo } from "../models/disk-cache.js";
+import type { ModelSnapshot } from "../models/snapshot-source.js";
 import { ExitCode, type Output } from "./output.js";
 import { UsageError } from "./usage.js";
 
@@ -45,13 +46,14 @@ Progress goes to stderr.`,
         const cache = new ModelDiskCache();
         const started = Date.now();
         const { downloadProgress } = await import("./download-progress.js");
+        const { parseModelRef } = await import("../models/refs.js");
+        const { ensureSnapshot } = await import("../models/snapshot-source.js");
         const progress = downloadProgress(out);
         const onProgress = (file: FileProgress) => progress.onProgress(file);
-        let snapshot: Awaited<ReturnType<typeof cache.ensureHfSnapshot>>;
+        let snapshot: ModelSnapshot;
         try {
-          snapshot = /^hf:/i.test(spec.ref)
-            ? await cache.ensureHfSnapshot(spec.ref, spec, { onProgress })
-            : await cache.ensureCozySnapshot(await cozyRefForPull(spec.ref), undefined, { onProgress });
+          // modelSpecFor has already checked that a cozy: ref may be pulled here (cozyRefForPull).
+          snapshot = await ensureSnapshot(cache, parseModelRef(spec.ref), spec, { onProgress });
         } finally {
           progress.stop();
         }
