@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Blake3Hasher } from "@napi-rs/blake-hash";
-import { downloadFile } from "../dist/models/download-file.js";
+import { downloadFile } from "../dist/models/download/download-file.js";
 import { startProcess } from "./runner.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));

@@ -3,12 +3,12 @@
 //   HF_ENDPOINT=... WORKER_MODEL_CACHE_DIR=... node bench/executor-ocr.mjs <size> <seconds> [concurrency]
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { runtimeSettingsFromEnv } from "../dist/config/environment.js";
 import { discover } from "../dist/discovery/discover.js";
-import { createModelHost } from "../dist/models/model-host.js";
+import { readMachineInfo } from "../dist/host/machine-info.js";
+import { createModelHost } from "../dist/models/host/model-host.js";
 import { Executor } from "../dist/runtime/executor.js";
 import { loadTenantModule } from "../dist/runtime/tenant-loader.js";
-import { readMachineInfo } from "../dist/transport/machine-info.js";
+import { runtimeSettingsFromEnv } from "../dist/settings/runtime.js";
 
 const project = fileURLToPath(new URL("projects/ocr", import.meta.url));
 const [sizeText, secondsText, concurrencyText = "1"] = process.argv.slice(2);

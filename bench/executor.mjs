@@ -1,7 +1,8 @@
 // Executor overhead: one task through the executor (admission, validation, events, output
 // checks) against calling the same handler directly, p50 and p99 in microseconds.
-import { runtimeSettingsFromEnv } from "../dist/config/environment.js";
+
 import { Executor } from "../dist/runtime/executor.js";
+import { runtimeSettingsFromEnv } from "../dist/settings/runtime.js";
 
 const ITERATIONS = Number(process.env.BENCH_EXECUTOR_ITERATIONS ?? 20000);
 

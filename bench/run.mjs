@@ -1,6 +1,6 @@
 // `npm run bench`: every benchmark, each next to its baseline measured in the same run.
 import { cpus, totalmem } from "node:os";
-import { formatBytes } from "../dist/format-bytes.js";
+import { formatBytes } from "../dist/util/format-bytes.js";
 import { benchBuild } from "./build.mjs";
 import { benchDiscovery } from "./discovery.mjs";
 import { benchDownload, printDownload } from "./download.mjs";

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // Transcribes sections 1–3 of the wire contract (wire-contract.md) into machine-readable JSON:
-// test/contract/worker_scheduler.json and test/contract/frontend.json, which test/contract.test.ts
+// test/adapters/grpc/wire-contract/worker_scheduler.json and frontend.json, which test/adapters/grpc/wire-contract.test.ts
 // compares against proto/*.proto.
 //
 // Usage: node scripts/contract-from-markdown.mjs <path/to/wire-contract.md> [outDir]
-//   outDir defaults to test/contract. One-off tool: CI does not run it; re-run it when the contract
+//   outDir defaults to test/adapters/grpc/wire-contract. One-off tool: CI does not run it; re-run it when the contract
 //   changes and review the diff of the JSON.
 //
 // The parser is strict: an unexpected table shape, an unknown label or type, or a disagreement between
@@ -452,7 +452,7 @@ if (!mdPath) {
   process.exit(2);
 }
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const outDir = resolve(outArg ?? join(repoRoot, "test/contract"));
+const outDir = resolve(outArg ?? join(repoRoot, "test/adapters/grpc/wire-contract"));
 mkdirSync(outDir, { recursive: true });
 
 let contracts;

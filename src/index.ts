@@ -23,7 +23,7 @@ export {
   RetryableError,
   ValidationError,
   WorkerError,
-} from "./runtime/errors.js";
+} from "./contract/errors.js";
 
 /**
  * A number that must be a whole number. In a payload or output type it becomes

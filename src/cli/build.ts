@@ -46,8 +46,8 @@ Examples:
     .action(async (dir: string, options: BuildCliOptions) => {
       if (!options.tag) throw new UsageError("name the image: -t my-worker:dev");
       if (options.gpu && options.cpu) throw new UsageError("choose one of --gpu and --cpu");
-      const { buildProject } = await import("../build/build.js");
-      const { BuildError } = await import("../build/errors.js");
+      const { buildProject } = await import("../image/build.js");
+      const { BuildError } = await import("../image/errors.js");
       try {
         const result = await buildProject({
           dir,

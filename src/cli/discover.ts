@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { prettyJson } from "../discovery/canonical-json.js";
 import { DiscoveryError, formatProblem } from "../discovery/problems.js";
+import { prettyJson } from "../util/canonical-json.js";
 import { ExitCode, type Output } from "./output.js";
 
 export function registerDiscover(program: Command, out: Output): void {

@@ -1,6 +1,6 @@
 import { MultiBar, type SingleBar } from "cli-progress";
-import { formatBytes } from "../format-bytes.js";
-import type { FileProgress } from "../models/disk-cache.js";
+import type { FileProgress } from "../models/store/disk-cache.js";
+import { formatBytes } from "../util/format-bytes.js";
 import type { Output } from "./output.js";
 
 export interface DownloadProgress {

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { GEN_WORKER_VERSION } from "../version.js";
+import { GEN_WORKER_VERSION } from "../host/package.js";
 import { ExitCode, type Output } from "./output.js";
 import { UsageError } from "./usage.js";
 

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
-import type { RunResponse } from "../devserver/client.js";
+import type { RunResponse } from "../adapters/http/client.js";
 import { ExitCode, type Output } from "./output.js";
 import { payloadFromTokens } from "./payload-tokens.js";
 import { UsageError } from "./usage.js";
@@ -133,7 +133,7 @@ Examples:
           "the payload must be a JSON object (the dev runner wraps only objects and arrays)",
         );
       }
-      const { invokeDevRunner, RunnerUnreachableError } = await import("../devserver/client.js");
+      const { invokeDevRunner, RunnerUnreachableError } = await import("../adapters/http/client.js");
       let result: Awaited<ReturnType<typeof invokeDevRunner>>;
       try {
         result = await invokeDevRunner({
@@ -177,7 +177,7 @@ async function invokeThroughScheduler(
     throw new UsageError("the payload must be a JSON object (the worker receives it as a msgpack map)");
   }
   const waitS = options.waitS === undefined ? 30 : positiveNumber("--wait-s", options.waitS);
-  const { runOneShot, OneShotSetupError } = await import("../transport/one-shot.js");
+  const { runOneShot, OneShotSetupError } = await import("../dev/one-shot.js");
   const cancel = new AbortController();
   const onInterrupt = () => cancel.abort();
   process.once("SIGINT", onInterrupt);

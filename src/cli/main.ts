@@ -1,5 +1,5 @@
 import { Command, CommanderError } from "commander";
-import { GEN_WORKER_VERSION } from "../version.js";
+import { GEN_WORKER_VERSION } from "../host/package.js";
 import { registerBuild } from "./build.js";
 import { registerDiscover } from "./discover.js";
 import { registerInit } from "./init.js";

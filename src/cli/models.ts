@@ -1,9 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
-import type { ModelSpec } from "../config/cozy-toml.js";
-import type { FileProgress, SnapshotInfo } from "../models/disk-cache.js";
-import type { ModelSnapshot } from "../models/snapshot-source.js";
+import type { ModelSnapshot } from "../models/sources/snapshot-source.js";
+import type { FileProgress, SnapshotInfo } from "../models/store/disk-cache.js";
+import type { ModelSpec } from "../project/cozy-toml.js";
 import { ExitCode, type Output } from "./output.js";
 import { UsageError } from "./usage.js";
 
@@ -40,14 +40,14 @@ Progress goes to stderr.`,
     )
     .action(async (model: string, dir: string, options: { dtype?: string; json?: boolean }) => {
       await withErrors(out, async () => {
-        const { ModelDiskCache } = await import("../models/disk-cache.js");
-        const { formatBytes } = await import("../format-bytes.js");
+        const { ModelDiskCache } = await import("../models/store/disk-cache.js");
+        const { formatBytes } = await import("../util/format-bytes.js");
         const spec = await modelSpecFor(model, dir, options.dtype);
         const cache = new ModelDiskCache();
         const started = Date.now();
         const { downloadProgress } = await import("./download-progress.js");
-        const { parseModelRef } = await import("../models/refs.js");
-        const { ensureSnapshot } = await import("../models/snapshot-source.js");
+        const { parseModelRef } = await import("../contract/model-ref.js");
+        const { ensureSnapshot } = await import("../models/sources/snapshot-source.js");
         const progress = downloadProgress(out);
         const onProgress = (file: FileProgress) => progress.onProgress(file);
         let snapshot: ModelSnapshot;
@@ -76,8 +76,8 @@ Progress goes to stderr.`,
     .option("--json", "print them as JSON on stdout")
     .action(async (options: { json?: boolean }) => {
       await withErrors(out, async () => {
-        const { ModelDiskCache } = await import("../models/disk-cache.js");
-        const { formatBytes } = await import("../format-bytes.js");
+        const { ModelDiskCache } = await import("../models/store/disk-cache.js");
+        const { formatBytes } = await import("../util/format-bytes.js");
         const cache = new ModelDiskCache();
         const snapshots = (await cache.listSnapshots()).reverse();
         if (options.json) {
@@ -111,9 +111,9 @@ Progress goes to stderr.`,
     .option("--json", "print what was removed as JSON on stdout")
     .action(async (ref: string, options: { json?: boolean }) => {
       await withErrors(out, async () => {
-        const { ModelDiskCache } = await import("../models/disk-cache.js");
-        const { formatBytes } = await import("../format-bytes.js");
-        const { parseModelRef } = await import("../models/refs.js");
+        const { ModelDiskCache } = await import("../models/store/disk-cache.js");
+        const { formatBytes } = await import("../util/format-bytes.js");
+        const { parseModelRef } = await import("../contract/model-ref.js");
         parseModelRef(ref);
         const cache = new ModelDiskCache();
         const removed = await cache.removeSnapshot(ref.trim());
@@ -147,19 +147,19 @@ async function withErrors(out: Output, body: () => Promise<void>): Promise<void>
 async function isKnownError(error: unknown): Promise<"usage" | boolean> {
   if (!(error instanceof Error)) return false;
   const [{ ModelRefError }, { HfSelectionError }, { EnvironmentError }, { ConfigError }] = await Promise.all([
-    import("../models/refs.js"),
-    import("../models/hf-file-selection.js"),
-    import("../config/environment.js"),
-    import("../config/cozy-toml.js"),
+    import("../contract/model-ref.js"),
+    import("../models/sources/hf-file-selection.js"),
+    import("../settings/runtime.js"),
+    import("../project/cozy-toml.js"),
   ]);
   if (error instanceof ModelRefError || error instanceof EnvironmentError) return "usage";
   if (error instanceof ConfigError || error instanceof HfSelectionError) return true;
-  const { HfHubError } = await import("../models/hf-hub.js");
-  const { CozyHubError } = await import("../models/cozy-hub.js");
-  const { UnsafePathError } = await import("../models/relative-path.js");
-  const { DownloadError } = await import("../models/download-file.js");
-  const { WorkerError } = await import("../runtime/errors.js");
-  const { SnapshotInUseError } = await import("../models/disk-cache.js");
+  const { HfHubError } = await import("../models/sources/hf-hub.js");
+  const { CozyHubError } = await import("../models/sources/cozy-hub.js");
+  const { UnsafePathError } = await import("../util/relative-path.js");
+  const { DownloadError } = await import("../models/download/download-file.js");
+  const { WorkerError } = await import("../contract/errors.js");
+  const { SnapshotInUseError } = await import("../models/store/disk-cache.js");
   if (
     error instanceof HfHubError ||
     error instanceof CozyHubError ||
@@ -180,8 +180,8 @@ async function isKnownError(error: unknown): Promise<"usage" | boolean> {
  */
 async function cozyRefForPull(text: string) {
   const [{ parseModelRef }, { cozyHubApiResolveAllowed }] = await Promise.all([
-    import("../models/refs.js"),
-    import("../models/cozy-hub.js"),
+    import("../contract/model-ref.js"),
+    import("../models/sources/cozy-hub.js"),
   ]);
   const ref = parseModelRef(text);
   if (!cozyHubApiResolveAllowed()) {
@@ -198,8 +198,8 @@ async function cozyRefForPull(text: string) {
 
 /** A ref given as is (`hf:...` or `cozy:...`), or a key looked up in `<dir>/cozy.toml`. */
 async function modelSpecFor(model: string, dir: string, dtype: string | undefined): Promise<ModelSpec> {
-  const { DTYPES, DEFAULT_DTYPES, isDtype, parseCozyConfig } = await import("../config/cozy-toml.js");
-  const { parseModelRef } = await import("../models/refs.js");
+  const { DTYPES, DEFAULT_DTYPES, isDtype, parseCozyConfig } = await import("../project/cozy-toml.js");
+  const { parseModelRef } = await import("../contract/model-ref.js");
   if (/^cozy:/i.test(model.trim())) {
     if (dtype !== undefined)
       throw new UsageError("--dtype applies to hf: refs; a cozy: snapshot is pulled whole");
@@ -232,7 +232,7 @@ async function modelSpecFor(model: string, dir: string, dtype: string | undefine
         "(write hf:owner/repo or cozy:owner/repo, or pass the project folder)",
     );
   }
-  const { GEN_WORKER_VERSION } = await import("../version.js");
+  const { GEN_WORKER_VERSION } = await import("../host/package.js");
   const config = parseCozyConfig(text, file, { packageVersion: GEN_WORKER_VERSION });
   const spec =
     config.models[model] ??

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
+import { formatProblem } from "../contract/problems.js";
 import { DiscoveryError } from "../discovery/problems.js";
-import { formatProblem } from "../problems.js";
 import { installCrashGuards } from "./crash-guards.js";
 import { ExitCode, type Output } from "./output.js";
 import { parseListenAddress, UsageError } from "./usage.js";
@@ -87,7 +87,7 @@ Examples:
       }
       installCrashGuards(out);
       out.info(`loading ${dir} ...`);
-      const { startLocalRunner } = await import("../devserver/local-runner.js");
+      const { startLocalRunner } = await import("../dev/local-runner.js");
       let runner: Awaited<ReturnType<typeof startLocalRunner>>;
       try {
         runner = await startLocalRunner({
@@ -125,9 +125,9 @@ async function runInImage(
   const listen = parseListenAddress(options.listen);
   const env = containerEnv(options.env);
   const [{ connectEngine }, { runImage }, { BuildError }] = await Promise.all([
-    import("../build/engine.js"),
-    import("../build/container.js"),
-    import("../build/errors.js"),
+    import("../image/engine.js"),
+    import("../image/container.js"),
+    import("../image/errors.js"),
   ]);
   let container: Awaited<ReturnType<typeof runImage>>;
   try {
@@ -176,7 +176,7 @@ function containerEnv(settings: readonly string[]): string[] {
 async function reportLoadFailure(error: unknown, out: Output): Promise<boolean> {
   const [{ TenantBuildError }, { EnvironmentError }] = await Promise.all([
     import("../runtime/tenant-bundle.js"),
-    import("../config/environment.js"),
+    import("../settings/runtime.js"),
   ]);
   if (error instanceof DiscoveryError) {
     for (const problem of error.problems) out.error(formatProblem(problem));

@@ -30,12 +30,12 @@ Examples:
     .action(async (dir: string, options: ServeCliOptions) => {
       const [{ prepareWorker, ServeError }, { createLogger }, { EnvironmentError }, { GaveUpError }] =
         await Promise.all([
-          import("../transport/serve.js"),
-          import("../transport/logger.js"),
-          import("../config/environment.js"),
-          import("../transport/scheduler-connection.js"),
+          import("../adapters/grpc/serve.js"),
+          import("../host/logger.js"),
+          import("../settings/runtime.js"),
+          import("../adapters/grpc/scheduler-connection.js"),
         ]);
-      const { JwtVerificationError } = await import("../transport/jwt-check.js");
+      const { JwtVerificationError } = await import("../adapters/grpc/jwt-check.js");
       const { DiscoveryError } = await import("../discovery/problems.js");
       const { TenantBuildError } = await import("../runtime/tenant-bundle.js");
       const log = createLogger();

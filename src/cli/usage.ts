@@ -1,4 +1,4 @@
-import { splitHostPort } from "../host-port.js";
+import { splitHostPort } from "../util/host-port.js";
 /** A command line that cannot work as given: printed without a stack, exit code 2. */
 export class UsageError extends Error {
   constructor(message: string) {

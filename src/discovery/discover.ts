@@ -1,11 +1,11 @@
 import { relative, sep } from "node:path";
 import type { ts } from "ts-morph";
-import { ConfigError, type CozyConfig, loadCozyConfig } from "../config/cozy-toml.js";
-import { GEN_WORKER_VERSION, NODE_ENGINES } from "../version.js";
-import { schemaHash } from "./canonical-json.js";
+import type { Manifest, ManifestFunction, TypeLocation } from "../contract/manifest.js";
+import { GEN_WORKER_VERSION, NODE_ENGINES } from "../host/package.js";
+import { ConfigError, type CozyConfig, loadCozyConfig } from "../project/cozy-toml.js";
+import { schemaHash } from "../util/canonical-json.js";
 import { findHandlers, type Handler } from "./handlers.js";
 import { checkInjections, keyspaceFor } from "./keyspace.js";
-import type { Manifest, ManifestFunction, TypeLocation } from "./manifest.js";
 import { DiscoveryError, type Problem, problemAt } from "./problems.js";
 import { createTenantProgram } from "./program.js";
 import { type Schema, SchemaBuilder } from "./schema-builder.js";

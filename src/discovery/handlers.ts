@@ -1,5 +1,5 @@
 import { ts } from "ts-morph";
-import { slugify } from "../config/slug.js";
+import { slugify } from "../project/slug.js";
 import { readDoc } from "./jsdoc.js";
 import { isSdkType } from "./sdk-types.js";
 

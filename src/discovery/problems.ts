@@ -1,7 +1,7 @@
 import type { ts } from "ts-morph";
-import { type Problem, ProblemsError } from "../problems.js";
+import { type Problem, ProblemsError } from "../contract/problems.js";
 
-export { formatProblem, type Problem } from "../problems.js";
+export { formatProblem, type Problem } from "../contract/problems.js";
 
 /** Discovery found problems; each is printed as `file:line:col: message`. */
 export class DiscoveryError extends ProblemsError {}

@@ -1,5 +1,5 @@
 import { Project, ts } from "ts-morph";
-import { ownEntry } from "../own-files.js";
+import { ownEntry } from "../host/package.js";
 
 /**
  * The file that declares gen-worker's public types: the built `index.d.ts` next to this module

@@ -1,6 +1,6 @@
 import { ts } from "ts-morph";
-import { createAjv } from "../runtime/ajv.js";
-import { canonicalJson } from "./canonical-json.js";
+import { createAjv } from "../util/ajv.js";
+import { canonicalJson } from "../util/canonical-json.js";
 import { applyDocTags } from "./doc-constraints.js";
 import { readDoc } from "./jsdoc.js";
 import { isIntegerBrand, isSdkType } from "./sdk-types.js";

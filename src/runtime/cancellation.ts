@@ -1,4 +1,4 @@
-import type { CanceledError } from "./errors.js";
+import type { CanceledError } from "../contract/errors.js";
 
 /**
  * A run's cancellation. The `AbortSignal` handed to handlers is created only when a handler asks

@@ -1,4 +1,4 @@
-import { type ErrorType, WorkerError } from "./errors.js";
+import { type ErrorType, WorkerError } from "../contract/errors.js";
 
 /** How a failed run is reported: the reference's `(error_type, retryable, safe_message, error_message)`. */
 export interface RunFailure {

@@ -1,16 +1,27 @@
-import type { RuntimeSettings } from "../config/environment.js";
-import type { Manifest, ManifestFunction } from "../discovery/manifest.js";
-import type { ResolvedCozyModel } from "../models/cozy-hub.js";
-import { withTimeout } from "../with-timeout.js";
+import {
+  CanceledError,
+  type ErrorType,
+  FatalError,
+  ResourceError,
+  ValidationError,
+} from "../contract/errors.js";
+import type { Manifest, ManifestFunction } from "../contract/manifest.js";
+import {
+  type ModelLease,
+  type ModelProvider,
+  type ModelsReport,
+  worstCacheState,
+} from "../contract/model-lease.js";
+import type { ResolvedCozyModel } from "../models/sources/cozy-hub.js";
+import type { RuntimeSettings } from "../settings/runtime.js";
+import { withTimeout } from "../util/with-timeout.js";
 import { Cancellation } from "./cancellation.js";
 import { RunContext } from "./context.js";
 import { describeFailure, type RunFailure } from "./error-mapping.js";
-import { CanceledError, type ErrorType, FatalError, ResourceError, ValidationError } from "./errors.js";
 import { type EventSink, type RunEvent, rfc3339Micro } from "./events.js";
 import { resolveFileApi } from "./files/file-api.js";
 import { materializeAssets } from "./files/materialize.js";
 import { LocalOutputStore, type OutputStore, RemoteOutputStore } from "./files/output-store.js";
-import { type ModelLease, type ModelProvider, type ModelsReport, worstCacheState } from "./models.js";
 import { peakRamBytes } from "./peak-memory.js";
 import { describeValidationErrors, ValidatorSet } from "./validation.js";
 

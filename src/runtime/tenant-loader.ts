@@ -3,7 +3,7 @@ import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Plugin } from "esbuild";
-import { ownEntry } from "../own-files.js";
+import { ownEntry } from "../host/package.js";
 import type { HandlerTable } from "./executor.js";
 import { bundleTenant } from "./tenant-bundle.js";
 

@@ -1,6 +1,6 @@
 import type { ErrorObject, ValidateFunction } from "ajv";
-import type { ManifestFunction } from "../discovery/manifest.js";
-import { type Ajv, createAjv } from "./ajv.js";
+import type { ManifestFunction } from "../contract/manifest.js";
+import { type Ajv, createAjv } from "../util/ajv.js";
 
 export interface FunctionValidators {
   /** Validates a payload and fills in `@default` values. */

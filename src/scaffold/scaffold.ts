@@ -1,10 +1,7 @@
 import { constants } from "node:fs";
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
-
-/** The templates shipped with gen-worker (the same folder from src/ and dist/). */
-export const TEMPLATES_DIR = fileURLToPath(new URL("../../templates/", import.meta.url));
+import { TEMPLATES_DIR } from "../host/package.js";
 
 /** A template's own description, in `<template>/template.json` (not copied into projects). */
 const TEMPLATE_INFO_FILE = "template.json";

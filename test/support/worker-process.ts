@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { decode, encode } from "@msgpack/msgpack";
-import type { TaskExecutionRequest, WorkerSchedulerMessage__Output } from "../../src/transport/proto.js";
-import type { ReceivedMessage, SchedulerServer } from "../../src/transport/scheduler-server.js";
+import type { TaskExecutionRequest, WorkerSchedulerMessage__Output } from "../../src/adapters/grpc/proto.js";
+import type { ReceivedMessage, SchedulerServer } from "../../src/dev/scheduler-server.js";
 import { CLI } from "./runner-process.js";
 
 export interface WorkerProcess {

@@ -1,9 +1,9 @@
 import { execFile } from "node:child_process";
 import { stat } from "node:fs/promises";
 import type { InferenceSession } from "onnxruntime-node";
-import { EnvironmentError } from "../../config/environment.js";
-import { formatBytes, formatGiB } from "../../format-bytes.js";
-import { type MachineInfo, readMachineInfo } from "../../transport/machine-info.js";
+import { type MachineInfo, readMachineInfo } from "../../host/machine-info.js";
+import { EnvironmentError } from "../../settings/runtime.js";
+import { formatBytes, formatGiB } from "../../util/format-bytes.js";
 import type { SessionLog } from "./execution-providers.js";
 
 /**

@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { arch, platform } from "node:os";
 import { dirname, join } from "node:path";
 import { InferenceSession, env as ortEnv } from "onnxruntime-node";
-import type { Logger } from "../../transport/logger.js";
+import type { Logger } from "../../host/logger.js";
 
 /** Execution providers a worker may be configured with, in the spelling ONNX Runtime uses. */
 export const ALLOWED_PROVIDERS = ["cuda", "cpu", "webgpu", "tensorrt"] as const;

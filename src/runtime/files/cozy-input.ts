@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { chmod, copyFile, link, mkdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, extname, join, resolve } from "node:path";
-import { ResourceError } from "../errors.js";
+import { ResourceError } from "../../contract/errors.js";
 import type { AssetInfo } from "./asset.js";
 import { type FileApiClient, fileApiRequiredError } from "./file-api.js";
 import { extensionForMime, sniffFileMime } from "./mime.js";

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { type Dispatcher, request } from "undici";
-import { AuthError, RetryableError, ValidationError } from "../errors.js";
-import { singleHeader, transferFailure } from "./io-errors.js";
+import { AuthError, RetryableError, ValidationError } from "../../contract/errors.js";
+import { singleHeader, transferFailure } from "../../util/io-errors.js";
 import { streamToFile, type WrittenFile } from "./stream-to-file.js";
 
 export const FILE_API_REQUIRED_MESSAGE =

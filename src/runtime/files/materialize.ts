@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import pLimit from "p-limit";
-import { WorkerError } from "../errors.js";
+import { WorkerError } from "../../contract/errors.js";
 import { type AssetInfo, type AssetWire, RuntimeAsset } from "./asset.js";
 import { downloadCozyRef } from "./cozy-input.js";
 import type { FileApiClient } from "./file-api.js";

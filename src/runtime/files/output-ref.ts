@@ -1,4 +1,4 @@
-import { ValidationError } from "../errors.js";
+import { ValidationError } from "../../contract/errors.js";
 
 /**
  * The canonical ref of an output file: `runs/<runId>/outputs/<path>`. A ref not starting with

@@ -1,10 +1,10 @@
 import { createHash, randomUUID } from "node:crypto";
 import { link, lstat, mkdir, readFile, realpath, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
-import { ResourceError, ValidationError } from "../errors.js";
+import { ResourceError, ValidationError } from "../../contract/errors.js";
+import { errorCode } from "../../util/io-errors.js";
 import { RuntimeAsset } from "./asset.js";
 import type { FileApiClient } from "./file-api.js";
-import { errorCode } from "./io-errors.js";
 import { sniffMime } from "./mime.js";
 import { normalizeOutputRef } from "./output-ref.js";
 

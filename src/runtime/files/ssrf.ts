@@ -1,7 +1,7 @@
 import { lookup as dnsLookup } from "node:dns/promises";
 import { BlockList, isIP } from "node:net";
 import { buildConnector } from "undici";
-import { ValidationError } from "../errors.js";
+import { ValidationError } from "../../contract/errors.js";
 
 /** IPv4 ranges no input URL may reach: [network, prefix length]. */
 const BLOCKED_IPV4: readonly [string, number][] = [

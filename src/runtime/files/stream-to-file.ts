@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { ResourceError, RetryableError } from "../errors.js";
+import { ResourceError, RetryableError } from "../../contract/errors.js";
 import { SNIFF_BYTES } from "./mime.js";
 
 export interface StreamToFileOptions {

@@ -3,9 +3,9 @@ import { isIP } from "node:net";
 import { extname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Agent, type buildConnector, type Dispatcher, request } from "undici";
-import { ResourceError, RetryableError, ValidationError, WorkerError } from "../errors.js";
+import { ResourceError, RetryableError, ValidationError, WorkerError } from "../../contract/errors.js";
+import { abortReason, errorCode, singleHeader, transferFailure } from "../../util/io-errors.js";
 import type { AssetInfo } from "./asset.js";
-import { abortReason, errorCode, singleHeader, transferFailure } from "./io-errors.js";
 import { sniffMime } from "./mime.js";
 import {
   AllowedHosts,

@@ -4,7 +4,6 @@ import { join } from "node:path";
 import { type InferenceSession, Tensor } from "onnxruntime-node";
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { EnvironmentError } from "../../../src/config/environment.js";
 import {
   DeviceCache,
   detectDeviceBudget,
@@ -17,6 +16,7 @@ import {
   type ReleasableSession,
 } from "../../../src/models/sessions/device-cache.js";
 import { createSession } from "../../../src/models/sessions/execution-providers.js";
+import { EnvironmentError } from "../../../src/settings/runtime.js";
 import { tinyModelExpected, writeTinyModel } from "../../support/onnx/tiny-model.js";
 
 /** A real session whose release is recorded before it is passed on. */

@@ -1,0 +1,321 @@
+import { ResourceError } from "../../contract/errors.js";
+import type { Manifest } from "../../contract/manifest.js";
+import { canonicalizeModelRef } from "../../contract/model-ref.js";
+import type { Logger } from "../../host/logger.js";
+import type { MachineInfo } from "../../host/machine-info.js";
+import { createModelHost, type ModelHost } from "../../models/host/model-host.js";
+import type { DiskVolume } from "../../models/store/disk-volume.js";
+import { describeFailure, type RunFailure } from "../../runtime/error-mapping.js";
+import type { RunEvent } from "../../runtime/events.js";
+import { Executor, type HandlerTable, type RunResult, type TaskRequest } from "../../runtime/executor.js";
+import type { WorkerSettings } from "../../settings/worker.js";
+import { decodePayload, encodeOutput } from "./payload-codec.js";
+import type {
+  DeploymentArtifactConfig__Output,
+  TaskExecutionRequest__Output,
+  WorkerEvent__Output,
+  WorkerSchedulerMessage,
+  WorkerSchedulerMessage__Output,
+} from "./proto.js";
+import { buildRegistration } from "./registration.js";
+import { SchedulerConnection } from "./scheduler-connection.js";
+
+export interface WorkerOptions {
+  manifest: Manifest;
+  handlers: HandlerTable;
+  settings: WorkerSettings;
+  machine: MachineInfo;
+  log: Logger;
+  env?: NodeJS.ProcessEnv;
+}
+
+const JWT_ROTATION_EVENTS = new Set(["worker.jwt.rotate", "worker_jwt.rotate"]);
+/** Progress, logs and metrics may be shed in a long outage; results, deltas and custom events never. */
+const DROPPABLE_EVENT = /^(job\.progress|job\.log|metrics\.)/;
+/** Results kept to answer a repeated run_request with the same result instead of running it twice. */
+const RECENT_RESULTS = 1000;
+
+/**
+ * The production worker: the scheduler's messages in, the executor's events and results out,
+ * through a {@link SchedulerConnection} that survives scheduler restarts without losing either.
+ */
+export class Worker {
+  private readonly executor: Executor;
+  private readonly connection: SchedulerConnection;
+  private readonly recentResults = new Map<string, WorkerSchedulerMessage>();
+  private token: string;
+  private readonly models: ModelHost;
+  /** The volume of the model cache, for `model.cached` and `models.disk_inventory`. */
+  private volume: DiskVolume | undefined;
+  /** What the last `models.disk_inventory` said, so that it is sent again only when it changes. */
+  private lastInventory = "";
+
+  constructor(private readonly options: WorkerOptions) {
+    const { manifest, handlers, settings, machine, log } = options;
+    this.token = settings.jwt;
+    this.models = createModelHost({
+      env: options.env ?? process.env,
+      log,
+      machine,
+      manifest,
+      onEvent: (event) => this.sendEvent(event),
+      onInventoryChange: () => this.connection.sendRegistration(),
+    });
+    this.executor = new Executor({
+      manifest,
+      handlers,
+      settings: settings.runtime,
+      encodeOutput,
+      onEvent: (event) => this.sendEvent(event),
+      models: this.models,
+      ...(options.env ? { env: options.env } : {}),
+    });
+    this.connection = new SchedulerConnection({
+      addresses: settings.addresses,
+      token: () => this.token,
+      reconnect: settings.reconnect,
+      heartbeatMs: settings.heartbeatMs,
+      outboxLimit: settings.outboxLimit,
+      registration: (isHeartbeat) => this.registration(isHeartbeat),
+      onMessage: (message) => this.handle(message),
+      log,
+    });
+  }
+
+  /** Connects and serves until {@link shutdown}; rejects if the connection gives up. */
+  async run(): Promise<void> {
+    this.volume = await this.models.diskVolume();
+    await this.models.refreshDiskInventory();
+    return this.connection.start();
+  }
+
+  /**
+   * SIGTERM: no new runs; runs in flight finish (up to the drain timeout, then they are
+   * canceled); every result is delivered (the link keeps reconnecting for that), then the link closes.
+   */
+  async shutdown(): Promise<void> {
+    const { drainTimeoutMs } = this.options.settings;
+    this.options.log.info({ inFlight: this.executor.inFlight, drainTimeoutMs }, "draining");
+    await this.executor.drain(drainTimeoutMs);
+    await this.connection.stop(Math.max(10_000, drainTimeoutMs));
+    await this.models.close();
+    this.options.log.info("stopped");
+  }
+
+  private handle(message: WorkerSchedulerMessage__Output): void {
+    switch (message.msg) {
+      case "run_request":
+        if (message.run_request) this.startRun(message.run_request);
+        return;
+      case "interrupt_run_cmd": {
+        const runId = message.interrupt_run_cmd?.run_id ?? "";
+        if (!this.executor.cancel(runId, "canceled by the scheduler")) {
+          this.options.log.warn({ runId }, "interrupt for a run that is not running");
+        }
+        return;
+      }
+      case "load_model_cmd":
+        void this.loadModel(canonicalizeModelRef(message.load_model_cmd?.model_id ?? ""));
+        return;
+      case "unload_model_cmd":
+        void this.unloadModel(canonicalizeModelRef(message.unload_model_cmd?.model_id ?? ""));
+        return;
+      case "worker_event":
+        if (message.worker_event) this.handleSchedulerEvent(message.worker_event);
+        return;
+      case "deployment_artifact_config":
+        if (message.deployment_artifact_config) this.deploy(message.deployment_artifact_config);
+        return;
+      case "realtime_open_cmd":
+        this.connection.send({
+          realtime_close_cmd: {
+            session_id: message.realtime_open_cmd?.session_id ?? "",
+            reason: "unknown_function",
+          },
+        });
+        return;
+      default:
+        this.options.log.debug({ arm: message.msg }, "unhandled scheduler message");
+    }
+  }
+
+  /**
+   * The registration (and heartbeat) with the models' state; `models.disk_inventory` goes with it when
+   * the cached set changed since the last one sent.
+   */
+  private registration(isHeartbeat: boolean): WorkerSchedulerMessage {
+    const { manifest, machine, settings } = this.options;
+    const models = this.models.inventory();
+    const volume = this.volume;
+    if (volume && models.diskModels.length > 0) {
+      const inventory = [volume.disk_volume_key, ...models.diskModels].join("\n");
+      if (inventory !== this.lastInventory) {
+        this.lastInventory = inventory;
+        this.sendEvent({
+          runId: "",
+          type: "models.disk_inventory",
+          payload: { ...volume, disk_models: models.diskModels },
+        });
+      }
+    }
+    return {
+      worker_registration: buildRegistration({
+        manifest,
+        machine,
+        settings,
+        models,
+        gpuBusy: false,
+        isHeartbeat,
+        supportsModelLoading: true,
+      }),
+    };
+  }
+
+  private async loadModel(modelId: string): Promise<void> {
+    let errorMessage = "";
+    try {
+      if (modelId === "") throw new Error("load_model_cmd without a model_id");
+      await this.models.loadModel(modelId);
+    } catch (error) {
+      const message = (error as Error).message;
+      errorMessage =
+        error instanceof ResourceError && !message.startsWith("insufficient_vram")
+          ? `insufficient_vram: ${message}`
+          : message;
+      this.options.log.warn({ model: modelId, error: errorMessage }, "load_model_cmd failed");
+    }
+    this.connection.send({
+      load_model_result: { model_id: modelId, success: errorMessage === "", error_message: errorMessage },
+    });
+  }
+
+  private async unloadModel(modelId: string): Promise<void> {
+    const result = await this.models.unloadModel(modelId);
+    const errorMessage = result.unloaded ? "" : result.reason === "in_use" ? "model_in_use" : result.message;
+    this.connection.send({
+      unload_model_result: { model_id: modelId, success: result.unloaded, error_message: errorMessage },
+    });
+  }
+
+  /**
+   * `deployment_artifact_config`: the release keyspace and allowlist, the presigned URLs of its `cozy:`
+   * models, then a prefetch to disk.
+   */
+  private deploy(config: DeploymentArtifactConfig__Output): void {
+    this.models.setRelease({ refByKey: config.repo_ref_by_key, allowed: config.supported_repo_refs });
+    this.models.setResolvedCozyModels(config.resolved_cozy_models_by_variant_ref);
+    const refs = config.required_variant_refs;
+    this.options.log.info(
+      {
+        supportedRepoRefs: config.supported_repo_refs.length,
+        requiredVariantRefs: refs.length,
+        resolvedCozyModels: Object.keys(config.resolved_cozy_models_by_variant_ref).length,
+      },
+      "deployment artifact config received",
+    );
+    void this.models.prefetch(refs).then(() => this.models.refreshDiskInventory());
+  }
+
+  private startRun(request: TaskExecutionRequest__Output): void {
+    const runId = request.run_id;
+    const cached = this.recentResults.get(runId);
+    if (cached) {
+      if (this.connection.isPending(runId)) {
+        this.options.log.info({ runId }, "run_request for a finished run whose result is on its way");
+      } else {
+        this.options.log.warn({ runId }, "run_request for a finished run: sending its result again");
+        this.connection.send(cached, { key: runId });
+      }
+      return;
+    }
+    if (this.executor.isRunning(runId)) {
+      this.options.log.warn(
+        { runId },
+        "run_request for a run already in flight: its result will follow once",
+      );
+      this.sendEvent({ runId, type: "run.duplicate", payload: { state: "running" } });
+      return;
+    }
+    let payload: unknown;
+    try {
+      payload = decodePayload(request.input_payload);
+    } catch (error) {
+      this.deliver(runId, failedResult(runId, error));
+      return;
+    }
+    const task: TaskRequest = {
+      runId,
+      functionName: request.function_name,
+      payload,
+      payloadBytes: request.input_payload.byteLength,
+      timeoutMs: Number(request.timeout_ms) || 0,
+      owner: request.owner,
+      userId: request.user_id,
+      fileBaseUrl: request.file_base_url,
+      fileToken: request.file_token,
+      requiredModels: request.required_variant_refs.map(canonicalizeModelRef),
+    };
+    const resolved = request.resolved_cozy_models_by_id;
+    if (Object.keys(resolved).length > 0) task.resolvedCozyModels = resolved;
+    void this.executor.run(task).then((result) => this.deliver(runId, resultMessage(result)));
+  }
+
+  private deliver(runId: string, message: WorkerSchedulerMessage): void {
+    this.recentResults.set(runId, message);
+    if (this.recentResults.size > RECENT_RESULTS) {
+      const oldest = this.recentResults.keys().next().value;
+      if (oldest !== undefined) this.recentResults.delete(oldest);
+    }
+    this.connection.send(message, { key: runId });
+  }
+
+  private sendEvent(event: RunEvent): void {
+    this.connection.send(
+      {
+        worker_event: {
+          run_id: event.runId,
+          event_type: event.type,
+          payload_json: Buffer.from(JSON.stringify(event.payload)),
+        },
+      },
+      { droppable: DROPPABLE_EVENT.test(event.type) },
+    );
+  }
+
+  private handleSchedulerEvent(event: WorkerEvent__Output): void {
+    if (!JWT_ROTATION_EVENTS.has(event.event_type)) return;
+    let token: unknown;
+    try {
+      const payload = JSON.parse(event.payload_json.toString("utf8")) as Record<string, unknown>;
+      token = payload.worker_jwt ?? payload.token;
+    } catch {
+      token = undefined;
+    }
+    if (typeof token !== "string" || token.trim() === "") {
+      this.options.log.warn({ eventType: event.event_type }, "JWT rotation event without a token; ignored");
+      return;
+    }
+    this.token = token.trim();
+    this.options.log.info("worker JWT rotated; the next connection uses the new token");
+  }
+}
+
+function resultMessage(
+  result: Pick<RunResult, "runId" | "success" | "outputPayload" | keyof RunFailure>,
+): WorkerSchedulerMessage {
+  return {
+    run_result: {
+      run_id: result.runId,
+      success: result.success,
+      output_payload: result.outputPayload ? Buffer.from(result.outputPayload) : Buffer.alloc(0),
+      error_message: result.errorMessage,
+      error_type: result.errorType,
+      retryable: result.retryable,
+      safe_message: result.safeMessage,
+    },
+  };
+}
+
+function failedResult(runId: string, error: unknown): WorkerSchedulerMessage {
+  return resultMessage({ runId, success: false, ...describeFailure(error) });
+}

@@ -1,0 +1,198 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { RunEvent } from "../../runtime/events.js";
+import type { Executor, RunResult, TaskRequest } from "../../runtime/executor.js";
+import { EnvelopeError, taskFromBody } from "./envelope.js";
+import { httpStatusOf } from "./http-status.js";
+
+/** The largest request body the runner reads (the reference's limit). */
+const MAX_BODY_BYTES = 256 * 1024 * 1024;
+
+export interface DevServerOptions {
+  /** The executor of the current code (it changes when `--watch` reloads). */
+  executor(): Executor;
+  /** Told about every finished run, for the access log. */
+  onRunDone?(result: RunResult, status: number): void;
+  /** The model cache's state for `/v1/status` (loaded, on disk, pinned, memory). */
+  modelCache?(): Record<string, unknown>;
+}
+
+/**
+ * The dev HTTP runner: the reference's routes and response shapes, plus server-sent events,
+ * cancellation, `/health` and HTTP statuses by error type.
+ */
+export function createDevServer(options: DevServerOptions): Server {
+  const server = createServer((req, res) => {
+    route(req, res, options).catch((error: unknown) => {
+      sendJson(res, 500, { success: false, error_type: "internal", safe_message: "internal error" });
+      process.emitWarning(`dev runner: ${(error as Error).stack ?? String(error)}`);
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  return server;
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, options: DevServerOptions): Promise<void> {
+  const url = req.url ?? "/";
+  const query = url.indexOf("?");
+  const pathname = query < 0 ? url : url.slice(0, query);
+  let parts: string[];
+  try {
+    parts = (pathname.match(/[^/]+/g) ?? []).map(decodePart);
+  } catch {
+    return sendJson(res, 400, { error: "invalid_path", message: `cannot decode the path ${pathname}` });
+  }
+  const executor = options.executor();
+  if (req.method === "GET" && pathname === "/health") return health(res, executor);
+  if (req.method === "GET" && pathname === "/v1/status") {
+    const modelCache = options.modelCache?.() ?? {};
+    return sendJson(res, 200, { ok: true, functions: executor.functionNames(), model_cache: modelCache });
+  }
+  if (parts[0] === "v1" && parts[1] === "run" && parts.length === 3) {
+    if (req.method !== "POST") return methodNotAllowed(res, "POST");
+    return runEndpoint(req, res, executor, parts[2] ?? "", options);
+  }
+  if (parts[0] === "v1" && parts[1] === "runs" && parts[3] === "cancel" && parts.length === 4) {
+    if (req.method !== "POST") return methodNotAllowed(res, "POST");
+    const runId = parts[2] ?? "";
+    if (executor.cancel(runId)) return sendJson(res, 200, { ok: true, run_id: runId });
+    return sendJson(res, 404, { ok: false, error: "unknown_run", message: `no run ${runId} is in flight` });
+  }
+  sendJson(res, 404, {
+    error: "not_found",
+    message: `no route ${req.method} ${pathname}: use POST /v1/run/{endpoint}, GET /v1/status or GET /health`,
+  });
+}
+
+/** Parts without escapes skip decodeURIComponent, which costs more than the rest of the routing. */
+function decodePart(part: string): string {
+  return part.includes("%") ? decodeURIComponent(part) : part;
+}
+
+function health(res: ServerResponse, executor: Executor): void {
+  if (executor.isDraining) sendJson(res, 503, { status: "draining", in_flight: executor.inFlight });
+  else sendJson(res, 200, { status: executor.inFlight > 0 ? "busy" : "ready", in_flight: executor.inFlight });
+}
+
+async function runEndpoint(
+  req: IncomingMessage,
+  res: ServerResponse,
+  executor: Executor,
+  endpoint: string,
+  options: DevServerOptions,
+): Promise<void> {
+  const raw = await readBody(req, res);
+  if (raw === undefined) return;
+  let task: TaskRequest;
+  try {
+    task = taskFromBody(endpoint, JSON.parse(raw.toString("utf8")), raw.byteLength);
+  } catch (error) {
+    if (error instanceof EnvelopeError)
+      return sendJson(res, 400, { error: error.code, message: error.message });
+    return sendJson(res, 400, {
+      error: "invalid_json",
+      message: `the request body is not JSON: ${(error as Error).message}`,
+    });
+  }
+  if (!executor.has(endpoint)) {
+    return sendJson(res, 404, {
+      error: "unknown_function",
+      message: `unknown function '${endpoint}': this project has ${executor.functionNames().join(", ") || "no functions"}`,
+    });
+  }
+  const stream = (req.headers.accept ?? "").includes("text/event-stream");
+  // Each event is serialized once, as it arrives; the body is then joined from the pieces.
+  const events: string[] = [];
+  let finished = false;
+  res.on("close", () => {
+    if (!finished) executor.cancel(task.runId, "the client disconnected");
+  });
+  if (stream) startEventStream(res);
+  const runIdJson = JSON.stringify(task.runId);
+  const onEvent = (event: RunEvent) => {
+    const json = `{"run_id":${runIdJson},"event_type":${JSON.stringify(event.type)},"payload":${JSON.stringify(event.payload)}}`;
+    if (stream) res.write(`event: ${event.type}\ndata: ${json}\n\n`);
+    else events.push(json);
+  };
+  const result = await executor.run(task, onEvent);
+  finished = true;
+  const body = responseJson(result, events);
+  const { status, retryAfterS } = httpStatusOf(result);
+  options.onRunDone?.(result, stream ? 200 : status);
+  if (stream) {
+    res.end(`event: result\ndata: ${body}\n\n`);
+    return;
+  }
+  if (retryAfterS !== undefined) res.setHeader("Retry-After", String(retryAfterS));
+  sendJsonText(res, status, body);
+}
+
+/** The reference's response body, as JSON text around the already-serialized events. */
+function responseJson(result: RunResult, events: string[]): string {
+  const head = JSON.stringify({
+    run_id: result.runId,
+    success: result.success,
+    output: result.output,
+    error_type: result.errorType,
+    safe_message: result.safeMessage,
+    error_message: result.errorMessage,
+  });
+  const totalMs = Math.round(result.totalMs * 1000) / 1000;
+  return `${head.slice(0, -1)},"events":[${events.join(",")}],"timing_ms":{"total_ms":${totalMs}}}`;
+}
+
+function startEventStream(res: ServerResponse): void {
+  res.writeHead(200, {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache",
+    connection: "keep-alive",
+  });
+  res.flushHeaders();
+}
+
+function readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> {
+  const tooLarge = () =>
+    sendJson(res, 413, {
+      error: "body_too_large",
+      message: `request bodies are limited to ${MAX_BODY_BYTES} bytes`,
+    });
+  if (Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES) {
+    tooLarge();
+    req.resume();
+    return Promise.resolve(undefined);
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size <= MAX_BODY_BYTES) {
+        chunks.push(chunk);
+        return;
+      }
+      req.off("data", onData).resume();
+      tooLarge();
+      resolve(undefined);
+    };
+    req.on("data", onData);
+    req.once("end", () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+    req.once("error", reject);
+  });
+}
+
+function methodNotAllowed(res: ServerResponse, allowed: string): void {
+  res.setHeader("Allow", allowed);
+  sendJson(res, 405, { error: "method_not_allowed", message: `use ${allowed}` });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  sendJsonText(res, status, JSON.stringify(body));
+}
+
+function sendJsonText(res: ServerResponse, status: number, json: string): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(json) });
+  res.end(json);
+}

@@ -1,0 +1,51 @@
+import type { ModelSpec, Resources } from "../project/cozy-toml.js";
+
+/** `{module, qualname}` of a payload, output or delta type, as the reference records it. */
+export interface TypeLocation {
+  /** The source file declaring the type, relative to the project (`gen-worker` for SDK types). */
+  module: string;
+  qualname: string;
+}
+
+export interface InjectionEntry {
+  param: string;
+  type: string;
+  model_ref: { source: "fixed" | "payload"; key: string };
+}
+
+/**
+ * One handler in the manifest. The keys up to `delta_output_schema` are the reference's, in its
+ * order (reference-behaviour 3.3); `export` and `description` are TypeScript additions.
+ */
+export interface ManifestFunction {
+  name: string;
+  endpoint_name: string;
+  module: string;
+  resources: { max_concurrency?: number };
+  payload_type: TypeLocation;
+  payload_schema_sha256: string;
+  input_schema: Record<string, unknown>;
+  output_mode: "single" | "incremental";
+  output_type: TypeLocation;
+  output_schema_sha256: string;
+  output_schema: Record<string, unknown>;
+  incremental_output: boolean;
+  injection_json: InjectionEntry[];
+  required_models: string[];
+  payload_repo_selectors: { field: string; kind: "short_key" }[];
+  delta_type?: TypeLocation;
+  delta_schema_sha256?: string;
+  delta_output_schema?: Record<string, unknown>;
+  /** The name the entry module exports the handler under. */
+  export: string;
+  description?: string;
+}
+
+/** What `/app/.cozy/manifest.json` holds: the reference's keys plus `runtime`. */
+export interface Manifest {
+  project_name: string;
+  functions: ManifestFunction[];
+  models_by_function?: Record<string, Record<string, ModelSpec>>;
+  resources?: Resources;
+  runtime: { language: "typescript"; node: string; gen_worker: string; main: string };
+}

@@ -1,0 +1,181 @@
+import { type FSWatcher, watch } from "node:fs";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { resolve } from "node:path";
+import { createDevServer } from "../adapters/http/server.js";
+import { discover } from "../discovery/discover.js";
+import { readMachineInfo } from "../host/machine-info.js";
+import type { ModelHost } from "../models/host/model-host.js";
+import type { SessionLog } from "../models/sessions/execution-providers.js";
+import type { RunEvent } from "../runtime/events.js";
+import type { RunResult } from "../runtime/executor.js";
+import { Executor } from "../runtime/executor.js";
+import { loadTenantModule } from "../runtime/tenant-loader.js";
+import { runtimeSettingsFromEnv } from "../settings/runtime.js";
+import { type DevFileApi, startDevFileApi } from "./file-api-server.js";
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface LocalRunnerOptions {
+  dir: string;
+  listen: ListenAddress;
+  outputsDir: string;
+  /** Served as the Cozy file API on loopback, so input `Asset` refs name files in this folder. */
+  filesDir?: string | undefined;
+  watch: boolean;
+  drainTimeoutMs: number;
+  log: {
+    info(message: string): void;
+    logLine(message: string): void;
+    warn(message: string): void;
+    error(message: string): void;
+  };
+}
+
+export interface LocalRunner {
+  url: string;
+  functions: string[];
+  /** Stops taking requests, drains in-flight runs (up to the drain timeout) and closes. */
+  close(): Promise<void>;
+}
+
+const IGNORED_DIRS = /(^|[/\\])(\.cozy|node_modules|\.git|dist|outputs)([/\\]|$)/;
+
+/**
+ * `cozy-worker run --local`: discovers the project, bundles and imports its handlers, and serves
+ * them over HTTP. With `watch`, a source change rebuilds and swaps in new handlers; runs in flight
+ * finish on the code they started with, and a broken change keeps the old code serving.
+ */
+export async function startLocalRunner(options: LocalRunnerOptions): Promise<LocalRunner> {
+  const dir = resolve(options.dir);
+  const outputsDir = resolve(options.outputsDir);
+  const executors = new Set<Executor>();
+  // Made on first need: a project without models does not pay for loading ONNX Runtime.
+  let models: Promise<ModelHost> | undefined;
+  const modelHost = () => {
+    models ??= Promise.all([import("../models/host/model-host.js"), readMachineInfo(process.env)]).then(
+      ([{ createModelHost }, machine]) =>
+        createModelHost({
+          env: process.env,
+          machine,
+          log: sessionLog(options.log),
+          onEvent: (event) => logModelEvent(event, options.log),
+        }),
+    );
+    return models;
+  };
+  let loadedHost: ModelHost | undefined;
+  let files: DevFileApi | undefined;
+  let env = process.env;
+  if (options.filesDir !== undefined) {
+    files = await startDevFileApi({ dir: resolve(options.filesDir), listen: "127.0.0.1:0" });
+    env = { ...process.env, FILE_API_BASE_URL: files.url, FILE_API_TOKEN: "" };
+  }
+  const loadExecutor = async () => {
+    const { manifest } = await discover(dir);
+    const handlers = await loadTenantModule(dir, resolve(dir, manifest.runtime.main));
+    if (manifest.functions.some((fn) => fn.injection_json.length > 0)) {
+      loadedHost = await modelHost();
+      loadedHost.setManifest(manifest);
+      void loadedHost.refreshDiskInventory();
+    }
+    const settings = runtimeSettingsFromEnv();
+    return new Executor({
+      manifest,
+      handlers,
+      settings,
+      outputsDir,
+      env,
+      ...(loadedHost ? { models: loadedHost } : {}),
+    });
+  };
+  let current = await loadExecutor();
+  executors.add(current);
+  const server = createDevServer({
+    executor: () => current,
+    onRunDone: (result, status) => options.log.logLine(accessLine(result, status)),
+    modelCache: () => loadedHost?.stats() ?? {},
+  });
+  await listen(server, options.listen);
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+
+  let watcher: FSWatcher | undefined;
+  if (options.watch) {
+    watcher = watchSources(dir, async () => {
+      try {
+        const next = await loadExecutor();
+        current = next;
+        executors.add(next);
+        // Older executors are kept only while runs started on them are still in flight.
+        for (const executor of executors)
+          if (executor !== next && executor.inFlight === 0) executors.delete(executor);
+        options.log.info(`reloaded: ${next.functionNames().join(", ") || "no functions"}`);
+      } catch (error) {
+        options.log.error(`reload failed, still serving the previous code:\n${(error as Error).message}`);
+      }
+    });
+  }
+
+  return {
+    url: `http://${host}:${address.port}`,
+    functions: current.functionNames(),
+    async close() {
+      watcher?.close();
+      const closed = new Promise<void>((done) => server.close(() => done()));
+      server.closeIdleConnections();
+      await Promise.all([...executors].map((executor) => executor.drain(options.drainTimeoutMs)));
+      server.closeAllConnections();
+      await closed;
+      await loadedHost?.close();
+      await files?.close();
+    },
+  };
+}
+
+/** Session and cache logs as plain lines (the host logs pino-style: fields, then the message). */
+function sessionLog(log: LocalRunnerOptions["log"]): SessionLog {
+  const line = (write: (message: string) => void) =>
+    ((fields: unknown, message?: string) =>
+      write(typeof fields === "string" ? fields : (message ?? ""))) as SessionLog["info"];
+  return { info: line((m) => log.info(m)), warn: line((m) => log.warn(m)) };
+}
+
+function logModelEvent(event: RunEvent, log: LocalRunnerOptions["log"]): void {
+  const { model_id: model, duration_ms: ms, cached } = event.payload;
+  if (event.type === "model.download.started") log.info(`downloading ${model} ...`);
+  else if (event.type === "model.download.completed" && cached === false)
+    log.info(`downloaded ${model} in ${ms} ms`);
+  else if (event.type === "model.download.failed")
+    log.warn(`download of ${model} failed (${event.payload.error_type})`);
+}
+
+function watchSources(dir: string, reload: () => Promise<void>): FSWatcher {
+  let timer: NodeJS.Timeout | undefined;
+  let reloading = Promise.resolve();
+  return watch(dir, { recursive: true }, (_event, file) => {
+    if (file && IGNORED_DIRS.test(file)) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      reloading = reloading.then(reload);
+    }, 150);
+  });
+}
+
+function listen(server: Server, address: ListenAddress): Promise<void> {
+  return new Promise((done, fail) => {
+    server.once("error", fail);
+    server.listen(address.port, address.host, () => {
+      server.off("error", fail);
+      done();
+    });
+  });
+}
+
+function accessLine(result: RunResult, status: number): string {
+  const outcome = result.success ? "ok" : `${result.errorType}: ${result.safeMessage}`;
+  return `${status} ${result.functionName} ${result.runId} ${result.totalMs.toFixed(1)} ms ${outcome}`;
+}

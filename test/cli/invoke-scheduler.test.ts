@@ -1,0 +1,109 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { CLI, REPO_ROOT } from "../support/runner-process.js";
+import { startWorker, type WorkerProcess } from "../support/worker-process.js";
+
+const PROJECT = join(REPO_ROOT, "test/projects/runner");
+
+interface Invocation {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<number | null>;
+  /** Resolves with the scheduler address once it listens. */
+  listening: Promise<string>;
+}
+
+/** `cozy-worker invoke ... --scheduler --listen 127.0.0.1:0`, the process a developer runs. */
+function invoke(args: string[]): Invocation {
+  const child = spawn(
+    process.execPath,
+    [CLI, "invoke", ...args, "--scheduler", "--listen", "127.0.0.1:0", "--wait-s", "20"],
+    {
+      env: { ...process.env, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  const listening = new Promise<string>((resolve) => {
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+      const match = /\[listening\] scheduler=(\S+);/.exec(stderr);
+      if (match?.[1]) resolve(match[1]);
+    });
+  });
+  const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
+  return { child, stdout: () => stdout, stderr: () => stderr, exited, listening };
+}
+
+const workers: WorkerProcess[] = [];
+
+afterEach(async () => {
+  for (const worker of workers.splice(0)) await worker.stop("SIGKILL");
+});
+
+async function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const invocation = invoke(args);
+  workers.push(startWorker(PROJECT, { SCHEDULER_ADDR: await invocation.listening }));
+  const code = await invocation.exited;
+  return { code, stdout: invocation.stdout(), stderr: invocation.stderr() };
+}
+
+describe("cozy-worker invoke --scheduler with cozy-worker serve", () => {
+  it("a single-output run prints the output and exits 0", async () => {
+    const { code, stdout } = await run(["echo", "text=hello", "times:=2"]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/\[connected\] functions=\[.*'echo'/);
+    expect(stdout).toMatch(/\[sent\] run_id=\S+ function='echo'/);
+    expect(stdout).toContain('"text": "hello hello"');
+  }, 40_000);
+
+  it("a streaming run prints its deltas and an empty output", async () => {
+    const { code, stdout } = await run(["words", "text=one two"]);
+    expect(code).toBe(0);
+    expect(stdout).toContain('[event] output.delta: {"delta":"one"}');
+    expect(stdout).toContain('[event] output.delta: {"delta":"two"}');
+    expect(stdout).toContain("[output] <empty>");
+  }, 40_000);
+
+  it("a failing run prints the error and exits 1", async () => {
+    const { code, stderr } = await run(["fail_with", "kind=validation"]);
+    expect(code).toBe(1);
+    expect(stderr).toContain(
+      "[error] type='validation' retryable=False safe='prompt is too long for model hf:acme/det'",
+    );
+    expect(stderr).toContain("[error] message=ValidationError: prompt is too long for model hf:acme/det");
+  }, 40_000);
+
+  it("a timed-out run ends canceled, exit 1", async () => {
+    const { code, stderr } = await run(["wait_for_cancel", "ms:=60000", "--timeout-ms", "300"]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/\[error\] type='canceled'.*timed out after 300 ms/);
+  }, 40_000);
+
+  it("Ctrl-C interrupts the run on the worker and prints its canceled result", async () => {
+    const invocation = invoke(["endless", "--print-events"]);
+    workers.push(startWorker(PROJECT, { SCHEDULER_ADDR: await invocation.listening }));
+    while (!invocation.stdout().includes("output.delta")) await new Promise((done) => setTimeout(done, 50));
+    invocation.child.kill("SIGINT");
+    expect(await invocation.exited).toBe(1);
+    expect(invocation.stderr()).toContain("[cancel] sent interrupt_run_cmd");
+    expect(invocation.stderr()).toContain("[error] type='canceled'");
+  }, 40_000);
+
+  it("exits 2 when no worker connects in time", async () => {
+    const child = spawn(
+      process.execPath,
+      [CLI, "invoke", "echo", "--scheduler", "--listen", "127.0.0.1:0", "--wait-s", "0.5"],
+      {
+        stdio: "ignore",
+      },
+    );
+    expect(await new Promise((done) => child.once("exit", done))).toBe(2);
+  }, 20_000);
+});

@@ -1,0 +1,198 @@
+import { describe, expect, it } from "vitest";
+import type { Manifest, ManifestFunction } from "../../src/contract/manifest.js";
+import type { ActionContext } from "../../src/index.js";
+import type { RunEvent } from "../../src/runtime/events.js";
+import { Executor, type HandlerTable, type TaskRequest } from "../../src/runtime/executor.js";
+import { runtimeSettingsFromEnv } from "../../src/settings/runtime.js";
+
+const DRAFT = "https://json-schema.org/draft/2020-12/schema";
+
+function objectSchema(properties: Record<string, unknown>, required: string[] = Object.keys(properties)) {
+  return { $schema: DRAFT, type: "object", properties, required };
+}
+
+function fn(
+  name: string,
+  mode: "single" | "incremental",
+  options: Partial<ManifestFunction> = {},
+): ManifestFunction {
+  return {
+    name,
+    endpoint_name: name.replaceAll("_", "-"),
+    module: "src/main.ts",
+    resources: {},
+    payload_type: { module: "src/main.ts", qualname: "Input" },
+    payload_schema_sha256: "",
+    input_schema: objectSchema({ text: { type: "string" } }, []),
+    output_mode: mode,
+    output_type: { module: "src/main.ts", qualname: "Output" },
+    output_schema_sha256: "",
+    output_schema: objectSchema({ text: { type: "string" } }),
+    incremental_output: mode === "incremental",
+    injection_json: [],
+    required_models: [],
+    payload_repo_selectors: [],
+    export: name,
+    ...options,
+  };
+}
+
+function executor(functions: ManifestFunction[], handlers: HandlerTable, env: Record<string, string> = {}) {
+  const manifest: Manifest = {
+    project_name: "test",
+    functions,
+    runtime: { language: "typescript", node: ">=20.19.0", gen_worker: "0.1.0", main: "src/main.ts" },
+  };
+  return new Executor({ manifest, handlers, settings: runtimeSettingsFromEnv(env) });
+}
+
+function task(functionName: string, payload: unknown, extra: Partial<TaskRequest> = {}): TaskRequest {
+  return {
+    runId: `run-${Math.random()}`,
+    functionName,
+    payload,
+    payloadBytes: JSON.stringify(payload).length,
+    ...extra,
+  };
+}
+
+async function collect(exec: Executor, request: TaskRequest) {
+  const events: RunEvent[] = [];
+  const result = await exec.run(request, (event) => events.push(event));
+  return { result, events, types: events.map((e) => e.type) };
+}
+
+describe("executor", () => {
+  it("replaces a delta over WORKER_MAX_OUTPUT_DELTA_BYTES with {truncated: true}", async () => {
+    async function* big(_ctx: ActionContext, _input: unknown) {
+      yield { text: "small" };
+      yield { text: "x".repeat(200) };
+    }
+    const exec = executor([fn("big", "incremental")], { big }, { WORKER_MAX_OUTPUT_DELTA_BYTES: "100" });
+    const { result, events } = await collect(exec, task("big", {}));
+    expect(result.success).toBe(true);
+    const deltas = events.filter((e) => e.type === "output.delta").map((e) => e.payload);
+    expect(deltas).toEqual([{ text: "small" }, { truncated: true }]);
+  });
+
+  it("stops a stream after WORKER_MAX_OUTPUT_DELTA_EVENTS and closes the generator", async () => {
+    let closed = false;
+    async function* forever(_ctx: ActionContext, _input: unknown) {
+      try {
+        for (let i = 0; ; i++) yield { text: String(i) };
+      } finally {
+        closed = true;
+      }
+    }
+    const exec = executor(
+      [fn("forever", "incremental")],
+      { forever },
+      { WORKER_MAX_OUTPUT_DELTA_EVENTS: "3" },
+    );
+    const { result, types } = await collect(exec, task("forever", {}));
+    expect(result.success).toBe(true);
+    expect(types.filter((t) => t === "output.delta")).toHaveLength(3);
+    expect(types).toContain("output.completed");
+    await new Promise((done) => setImmediate(done));
+    expect(closed).toBe(true);
+  });
+
+  it("fails an output over WORKER_MAX_OUTPUT_BYTES as resource", async () => {
+    const exec = executor(
+      [fn("large", "single")],
+      { large: async () => ({ text: "y".repeat(500) }) },
+      {
+        WORKER_MAX_OUTPUT_BYTES: "100",
+      },
+    );
+    const { result } = await collect(exec, task("large", {}));
+    expect(result).toMatchObject({ success: false, errorType: "resource" });
+    expect(result.errorMessage).toMatch(/Output payload too large: \d+ bytes \(max 100\)/);
+  });
+
+  it("answers a duplicate run_id instead of ignoring it, and refuses work while draining", async () => {
+    let release: () => void = () => {};
+    const slow = () => new Promise((done) => (release = () => done({ text: "done" })));
+    const exec = executor([fn("slow", "single")], { slow });
+    const first = exec.run(task("slow", {}, { runId: "same" }));
+    const duplicate = await exec.run(task("slow", {}, { runId: "same" }));
+    expect(duplicate).toMatchObject({ success: false, rejected: "duplicate", errorType: "validation" });
+    const drained = exec.drain(5_000);
+    const refused = await exec.run(task("slow", {}));
+    expect(refused).toMatchObject({ rejected: "draining", errorType: "retryable", retryable: true });
+    release();
+    expect(await first).toMatchObject({ success: true, output: { text: "done" } });
+    await drained;
+  });
+
+  it("cancels runs still in flight when the drain timeout passes, and delivers their results", async () => {
+    const exec = executor([fn("hang", "single")], { hang: () => new Promise(() => {}) });
+    const pending = exec.run(task("hang", {}));
+    await exec.drain(50);
+    expect(await pending).toMatchObject({
+      success: false,
+      errorType: "canceled",
+      safeMessage: "worker shutting down",
+    });
+  });
+
+  it("emits the reference event order for a failing stream: output.error before the metrics", async () => {
+    async function* broken(_ctx: ActionContext, _input: unknown) {
+      yield { text: "a" };
+      throw new Error("boom");
+    }
+    const exec = executor([fn("broken", "incremental")], { broken });
+    const { result, events, types } = await collect(exec, task("broken", {}));
+    expect(result).toMatchObject({ success: false, errorType: "internal", errorMessage: "Error: boom" });
+    expect(types).toEqual([
+      "metrics.compute.started",
+      "output.delta",
+      "output.error",
+      "metrics.compute.completed",
+      "metrics.run",
+    ]);
+    expect(events[2]?.payload).toEqual({ error_type: "internal", message: "internal error" });
+    expect(events[4]?.payload).toMatchObject({ schema_version: 1, function_name: "broken" });
+    expect(events[4]?.payload).not.toHaveProperty("inference_ms");
+  });
+
+  it("refuses reserved event types from handlers", async () => {
+    const exec = executor([fn("sneaky", "single")], {
+      sneaky: async (ctx: ActionContext) => {
+        ctx.emit("output.delta", { text: "fake" });
+        return { text: "never" };
+      },
+    });
+    const { result } = await collect(exec, task("sneaky", {}));
+    expect(result.success).toBe(false);
+    expect(result.errorMessage).toContain('event type "output.delta" is reserved');
+  });
+
+  it("refuses a progress value that is not a number, failing only that run, and clamps the rest to [0, 1]", async () => {
+    const exec = executor([fn("nan", "single"), fn("steps", "single")], {
+      nan: async (ctx: ActionContext) => {
+        ctx.progress(Number.NaN);
+        return { text: "never" };
+      },
+      steps: async (ctx: ActionContext) => {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        ctx.progress(-1);
+        ctx.progress(2, "done");
+        return { text: "ok" };
+      },
+    });
+    const [nan, steps] = await Promise.all([
+      collect(exec, task("nan", {})),
+      collect(exec, task("steps", {})),
+    ]);
+    expect(nan.result.success).toBe(false);
+    expect(nan.result.errorMessage).toContain("ctx.progress needs a finite number, got NaN");
+    expect(steps.result.success).toBe(true);
+    const progress = steps.events.filter((e) => e.type === "job.progress").map((e) => e.payload);
+    expect(progress).toMatchObject([{ progress: 0 }, { progress: 1, stage: "done" }]);
+  });
+
+  it("refuses to start when the manifest names an export the module lacks", () => {
+    expect(() => executor([fn("missing", "single")], {})).toThrow(/no such function/);
+  });
+});
