@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { ExitCode, type Output } from "./output.js";
+import type { Output } from "./output.js";
 import { UsageError } from "./usage.js";
 
 interface BuildCliOptions {
@@ -47,30 +47,22 @@ Examples:
       if (!options.tag) throw new UsageError("name the image: -t my-worker:dev");
       if (options.gpu && options.cpu) throw new UsageError("choose one of --gpu and --cpu");
       const { buildProject } = await import("../image/build.js");
-      const { BuildError } = await import("../image/errors.js");
-      try {
-        const result = await buildProject({
-          dir,
-          tag: options.tag,
-          ...(options.gpu ? { target: "gpu" as const } : options.cpu ? { target: "cpu" as const } : {}),
-          ...(options.baseImage ? { baseImage: options.baseImage } : {}),
-          push: options.push === true,
-          log: out,
-          progress: { write: (text) => process.stderr.write(text), tty: process.stderr.isTTY === true },
-        });
-        if (options.json) {
-          const { manifest, ...rest } = result;
-          const endpoints = manifest.functions.map((fn) => fn.endpoint_name);
-          await out.writeResult(`${JSON.stringify({ ...rest, endpoints }, null, 2)}\n`);
-        } else {
-          out.info(`endpoints: ${result.manifest.functions.map((fn) => fn.endpoint_name).join(", ")}`);
-          out.info(`try it: cozy-worker run --image ${result.tag}`);
-        }
-      } catch (error) {
-        if (!(error instanceof BuildError)) throw error;
-        out.error(error.message);
-        for (const line of error.details) out.info(`  ${line}`);
-        process.exitCode = ExitCode.Failure;
+      const result = await buildProject({
+        dir,
+        tag: options.tag,
+        ...(options.gpu ? { target: "gpu" as const } : options.cpu ? { target: "cpu" as const } : {}),
+        ...(options.baseImage ? { baseImage: options.baseImage } : {}),
+        push: options.push === true,
+        log: out,
+        progress: { write: (text) => process.stderr.write(text), tty: process.stderr.isTTY === true },
+      });
+      if (options.json) {
+        const { manifest, ...rest } = result;
+        const endpoints = manifest.functions.map((fn) => fn.endpoint_name);
+        await out.writeResult(`${JSON.stringify({ ...rest, endpoints }, null, 2)}\n`);
+      } else {
+        out.info(`endpoints: ${result.manifest.functions.map((fn) => fn.endpoint_name).join(", ")}`);
+        out.info(`try it: cozy-worker run --image ${result.tag}`);
       }
     });
 }

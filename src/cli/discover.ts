@@ -1,7 +1,7 @@
 import type { Command } from "commander";
-import { DiscoveryError, formatProblem } from "../discovery/problems.js";
+import { formatProblem } from "../contract/problems.js";
 import { prettyJson } from "../util/canonical-json.js";
-import { ExitCode, type Output } from "./output.js";
+import type { Output } from "./output.js";
 
 export function registerDiscover(program: Command, out: Output): void {
   program
@@ -21,16 +21,8 @@ Problems are printed as file:line:col: message, and the exit code is 1.`,
     )
     .action(async (dir: string, options: { out?: string }) => {
       const { discover } = await import("../discovery/discover.js");
-      try {
-        const { manifest, warnings } = await discover(dir);
-        for (const warning of warnings) out.warn(formatProblem(warning));
-        await out.writeResult(`${prettyJson(manifest)}\n`, options.out);
-      } catch (error) {
-        if (!(error instanceof DiscoveryError)) throw error;
-        for (const problem of error.problems) out.error(formatProblem(problem));
-        const count = error.problems.length;
-        out.error(`discovery failed: ${count} problem${count === 1 ? "" : "s"}`);
-        process.exitCode = ExitCode.Failure;
-      }
+      const { manifest, warnings } = await discover(dir);
+      for (const warning of warnings) out.warn(formatProblem(warning));
+      await out.writeResult(`${prettyJson(manifest)}\n`, options.out);
     });
 }

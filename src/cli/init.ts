@@ -1,7 +1,6 @@
 import type { Command } from "commander";
 import { GEN_WORKER_VERSION } from "../host/package.js";
-import { ExitCode, type Output } from "./output.js";
-import { UsageError } from "./usage.js";
+import type { Output } from "./output.js";
 
 interface InitOptions {
   template: string;
@@ -45,25 +44,18 @@ init never overwrites anything: a folder that is not empty is refused (exit 1).`
         await out.writeResult(`${lines.join("\n")}\n`);
         return;
       }
-      try {
-        const result = await scaffold.renderTemplate({
-          template: options.template,
-          targetDir: dir,
-          variables: {
-            name: scaffold.projectNameFromDir(dir),
-            gen_worker_version: GEN_WORKER_VERSION,
-            gen_worker_dependency: genWorkerDependency(),
-          },
-        });
-        out.info(
-          `created ${result.files.length} files in ${result.targetDir} from the ${result.template.name} template`,
-        );
-        out.info(`\nnext steps:\n${scaffold.nextSteps(result)}`);
-      } catch (error) {
-        if (!(error instanceof scaffold.ScaffoldError)) throw error;
-        if (error.kind === "usage") throw new UsageError(error.message);
-        out.error(error.message);
-        process.exitCode = ExitCode.Failure;
-      }
+      const result = await scaffold.renderTemplate({
+        template: options.template,
+        targetDir: dir,
+        variables: {
+          name: scaffold.projectNameFromDir(dir),
+          gen_worker_version: GEN_WORKER_VERSION,
+          gen_worker_dependency: genWorkerDependency(),
+        },
+      });
+      out.info(
+        `created ${result.files.length} files in ${result.targetDir} from the ${result.template.name} template`,
+      );
+      out.info(`\nnext steps:\n${scaffold.nextSteps(result)}`);
     });
 }

@@ -133,28 +133,13 @@ Examples:
           "the payload must be a JSON object (the dev runner wraps only objects and arrays)",
         );
       }
-      const { invokeDevRunner, RunnerUnreachableError } = await import("../adapters/http/client.js");
-      let result: Awaited<ReturnType<typeof invokeDevRunner>>;
-      try {
-        result = await invokeDevRunner({
-          baseUrl: options.url,
-          endpoint,
-          body,
-          onEvent: (type, event) => printEvent(type, event, out),
-        });
-      } catch (error) {
-        if (!(error instanceof RunnerUnreachableError)) throw error;
-        out.error(`${error.message}\n  start one with: cozy-worker run --local <project-dir>`);
-        process.exitCode = ExitCode.Usage;
-        return;
-      }
-      if (!result.response) {
-        out.error(
-          `${result.error?.message ?? result.error?.error ?? "request failed"} (HTTP ${result.status})`,
-        );
-        process.exitCode = result.status === 404 ? ExitCode.Usage : ExitCode.Failure;
-        return;
-      }
+      const { invokeDevRunner } = await import("../adapters/http/client.js");
+      const result = await invokeDevRunner({
+        baseUrl: options.url,
+        endpoint,
+        body,
+        onEvent: (type, event) => printEvent(type, event, out),
+      });
       printResult(result.response, options.json === true, out);
       process.exitCode = result.response.success ? ExitCode.Success : ExitCode.Failure;
     });
@@ -177,7 +162,7 @@ async function invokeThroughScheduler(
     throw new UsageError("the payload must be a JSON object (the worker receives it as a msgpack map)");
   }
   const waitS = options.waitS === undefined ? 30 : positiveNumber("--wait-s", options.waitS);
-  const { runOneShot, OneShotSetupError } = await import("../dev/one-shot.js");
+  const { runOneShot } = await import("../dev/one-shot.js");
   const cancel = new AbortController();
   const onInterrupt = () => cancel.abort();
   process.once("SIGINT", onInterrupt);
@@ -210,9 +195,6 @@ async function invokeThroughScheduler(
         stderr: (line) => process.stderr.write(`${line}\n`),
       },
     });
-  } catch (error) {
-    if (error instanceof OneShotSetupError) throw new UsageError(error.message);
-    throw error;
   } finally {
     process.off("SIGINT", onInterrupt);
     process.off("SIGTERM", onInterrupt);

@@ -1,14 +1,14 @@
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
 import { GEN_WORKER_VERSION } from "../host/package.js";
 import { registerBuild } from "./build.js";
 import { registerDiscover } from "./discover.js";
+import { reportFailure } from "./failures.js";
 import { registerInit } from "./init.js";
 import { registerInvoke } from "./invoke.js";
 import { registerModels } from "./models.js";
-import { ExitCode, terminalOutput } from "./output.js";
+import { terminalOutput } from "./output.js";
 import { registerRun } from "./run.js";
 import { registerServe } from "./serve.js";
-import { UsageError } from "./usage.js";
 
 export async function main(argv: string[]): Promise<void> {
   const out = terminalOutput();
@@ -39,17 +39,6 @@ Examples:
   try {
     await program.parseAsync(argv);
   } catch (error) {
-    if (error instanceof CommanderError) {
-      process.exitCode = error.exitCode === 0 ? ExitCode.Success : ExitCode.Usage;
-      return;
-    }
-    if (error instanceof UsageError) {
-      out.error(error.message);
-      process.exitCode = ExitCode.Usage;
-      return;
-    }
-    out.error(error instanceof Error ? error.message : String(error));
-    out.error("this is a bug in gen-worker; please report it with the command you ran");
-    process.exitCode = ExitCode.Failure;
+    process.exitCode = reportFailure(error, out);
   }
 }

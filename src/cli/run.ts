@@ -1,6 +1,4 @@
 import type { Command } from "commander";
-import { formatProblem } from "../contract/problems.js";
-import { DiscoveryError } from "../discovery/problems.js";
 import { installCrashGuards } from "./crash-guards.js";
 import { ExitCode, type Output } from "./output.js";
 import { parseListenAddress, UsageError } from "./usage.js";
@@ -88,24 +86,15 @@ Examples:
       installCrashGuards(out);
       out.info(`loading ${dir} ...`);
       const { startLocalRunner } = await import("../dev/local-runner.js");
-      let runner: Awaited<ReturnType<typeof startLocalRunner>>;
-      try {
-        runner = await startLocalRunner({
-          dir,
-          listen: parseListenAddress(options.listen),
-          outputsDir: options.outputs,
-          filesDir: options.files,
-          watch: options.watch === true,
-          drainTimeoutMs: drainSeconds * 1000,
-          log: out,
-        });
-      } catch (error) {
-        if (await reportLoadFailure(error, out)) {
-          process.exitCode = ExitCode.Failure;
-          return;
-        }
-        throw error;
-      }
+      const runner = await startLocalRunner({
+        dir,
+        listen: parseListenAddress(options.listen),
+        outputsDir: options.outputs,
+        filesDir: options.files,
+        watch: options.watch === true,
+        drainTimeoutMs: drainSeconds * 1000,
+        log: out,
+      });
       out.info(`dev runner on ${runner.url}  (functions: ${runner.functions.join(", ") || "none"})`);
       if (options.files) out.info(`input files from ${options.files} (Asset refs are paths inside it)`);
       out.info(`outputs in ${options.outputs}; press Ctrl-C to stop`);
@@ -124,29 +113,20 @@ async function runInImage(
 ): Promise<void> {
   const listen = parseListenAddress(options.listen);
   const env = containerEnv(options.env);
-  const [{ connectEngine }, { runImage }, { BuildError }] = await Promise.all([
+  const [{ connectEngine }, { runImage }] = await Promise.all([
     import("../image/engine.js"),
     import("../image/container.js"),
-    import("../image/errors.js"),
   ]);
-  let container: Awaited<ReturnType<typeof runImage>>;
-  try {
-    container = await runImage(await connectEngine(), {
-      image,
-      listen,
-      outputsDir: options.outputs,
-      filesDir: options.files,
-      env,
-      drainTimeoutS: drainSeconds,
-      stdout: process.stdout,
-      stderr: process.stderr,
-    });
-  } catch (error) {
-    if (!(error instanceof BuildError)) throw error;
-    out.error(error.message);
-    process.exitCode = ExitCode.Failure;
-    return;
-  }
+  const container = await runImage(await connectEngine(), {
+    image,
+    listen,
+    outputsDir: options.outputs,
+    filesDir: options.files,
+    env,
+    drainTimeoutS: drainSeconds,
+    stdout: process.stdout,
+    stderr: process.stderr,
+  });
   out.info(
     `${image} in container ${container.id.slice(0, 12)} (${container.network} network): dev runner on ${container.url}, outputs in ${options.outputs}; press Ctrl-C to stop`,
   );
@@ -171,28 +151,6 @@ function containerEnv(settings: readonly string[]): string[] {
     if (value === undefined) throw new UsageError(`--env ${setting}: ${setting} is not set in this shell`);
     return `${setting}=${value}`;
   });
-}
-
-async function reportLoadFailure(error: unknown, out: Output): Promise<boolean> {
-  const [{ TenantBuildError }, { EnvironmentError }] = await Promise.all([
-    import("../runtime/tenant-bundle.js"),
-    import("../settings/runtime.js"),
-  ]);
-  if (error instanceof DiscoveryError) {
-    for (const problem of error.problems) out.error(formatProblem(problem));
-    return true;
-  }
-  if (error instanceof TenantBuildError || error instanceof EnvironmentError) {
-    for (const problem of error.problems) out.error(problem);
-    return true;
-  }
-  if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
-    out.error(
-      `${(error as Error).message}: another process is listening there; pick another --listen address`,
-    );
-    return true;
-  }
-  return false;
 }
 
 function untilSignal(): Promise<void> {

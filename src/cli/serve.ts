@@ -28,33 +28,18 @@ Examples:
   $ cozy-worker invoke hello name=world --scheduler --listen 127.0.0.1:8080   (in another terminal)`,
     )
     .action(async (dir: string, options: ServeCliOptions) => {
-      const [{ prepareWorker, ServeError }, { createLogger }, { EnvironmentError }, { GaveUpError }] =
-        await Promise.all([
-          import("../adapters/grpc/serve.js"),
-          import("../host/logger.js"),
-          import("../settings/runtime.js"),
-          import("../adapters/grpc/scheduler-connection.js"),
-        ]);
-      const { JwtVerificationError } = await import("../adapters/grpc/jwt-check.js");
-      const { DiscoveryError } = await import("../discovery/problems.js");
-      const { TenantBuildError } = await import("../runtime/tenant-bundle.js");
+      const [{ prepareWorker }, { createLogger }] = await Promise.all([
+        import("../adapters/grpc/serve.js"),
+        import("../host/logger.js"),
+      ]);
       const log = createLogger();
       installCrashGuards(out);
-      let worker: Awaited<ReturnType<typeof prepareWorker>>;
-      try {
-        worker = await prepareWorker({
-          dir,
-          ...(options.manifest ? { manifestPath: options.manifest } : {}),
-          env: process.env,
-          log,
-        });
-      } catch (error) {
-        const known = [ServeError, EnvironmentError, JwtVerificationError, DiscoveryError, TenantBuildError];
-        if (!known.some((kind) => error instanceof kind)) throw error;
-        out.error((error as Error).message);
-        process.exitCode = ExitCode.Failure;
-        return;
-      }
+      const worker = await prepareWorker({
+        dir,
+        ...(options.manifest ? { manifestPath: options.manifest } : {}),
+        env: process.env,
+        log,
+      });
       let stopping: Promise<void> | undefined;
       const stop = () => {
         stopping ??= worker.shutdown();
@@ -65,10 +50,6 @@ Examples:
         await worker.run();
         await stopping;
         process.exitCode = ExitCode.Success;
-      } catch (error) {
-        if (!(error instanceof GaveUpError)) throw error;
-        out.error(error.message);
-        process.exitCode = ExitCode.Failure;
       } finally {
         process.off("SIGTERM", stop);
         process.off("SIGINT", stop);

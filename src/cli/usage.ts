@@ -1,9 +1,9 @@
+import { UserError } from "../contract/user-errors.js";
 import { splitHostPort } from "../util/host-port.js";
 /** A command line that cannot work as given: printed without a stack, exit code 2. */
-export class UsageError extends Error {
+export class UsageError extends UserError {
   constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
+    super(message, { exitCode: 2 });
   }
 }
 

@@ -1,4 +1,4 @@
-import type { ModelSpec, Resources } from "../project/cozy-toml.js";
+import type { ModelSpec, Resources } from "./model-spec.js";
 
 /** `{module, qualname}` of a payload, output or delta type, as the reference records it. */
 export interface TypeLocation {

@@ -1,11 +1,10 @@
-import type { ResolvedCozyModel } from "../models/sources/cozy-hub.js";
-import type { ModelSpec } from "../project/cozy-toml.js";
 import type { ManifestFunction } from "./manifest.js";
+import type { ModelSpec } from "./model-spec.js";
 
-/** Where a run found a model (reference-behaviour 7.4): loaded, on disk, or downloaded for it. */
+/** Where a run found a model: loaded, on disk, or downloaded for it. */
 export type CacheState = "hot_vram" | "warm_disk" | "cold_remote";
 
-/** One entry of `metrics.run`'s `models` (reference-behaviour 15.1). */
+/** One entry of `metrics.run`'s `models`. */
 export interface ModelRunMetrics {
   model_id: string;
   cache_state: CacheState;
@@ -40,11 +39,9 @@ export interface ModelLeaseRequest {
   keyspace: Readonly<Record<string, ModelSpec>>;
   /** The validated payload (for `PayloadModel` fields). */
   payload: unknown;
-  /** The task's presigned URLs for `cozy:` models, by model id; newer than any the host holds. */
-  resolvedCozyModels?: Readonly<Record<string, ResolvedCozyModel>>;
 }
 
-/** What the executor asks of a model host (src/models/model-host.ts). */
+/** What the executor asks of a model host (src/models/host/model-host.ts). */
 export interface ModelProvider {
   lease(request: ModelLeaseRequest): ModelLease;
 }

@@ -1,13 +1,13 @@
+import { UserError } from "./user-errors.js";
 /** A model reference: a Hugging Face repo or a Cozy Hub repo (reference-behaviour section 5). */
 export type ModelRef =
   | { scheme: "hf"; repo: string; revision?: string }
   | { scheme: "cozy"; owner: string; repo: string; tag: string; digest?: string };
 
 /** A model ref that cannot be parsed; the message says what a valid one looks like. */
-export class ModelRefError extends Error {
+export class ModelRefError extends UserError {
   constructor(message: string) {
-    super(message);
-    this.name = "ModelRefError";
+    super(message, { exitCode: 2 });
   }
 }
 

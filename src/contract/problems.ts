@@ -8,14 +8,6 @@ export interface Problem {
   message: string;
 }
 
-/** Problems found in a project; the message lists each as `file:line:col: message`. */
-export class ProblemsError extends Error {
-  constructor(readonly problems: Problem[]) {
-    super(problems.map(formatProblem).join("\n"));
-    this.name = new.target.name;
-  }
-}
-
 /** `file:line:col: message`, the form editors and terminals turn into links. */
 export function formatProblem(problem: Problem): string {
   let where = displayPath(problem.file);

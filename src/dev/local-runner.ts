@@ -3,12 +3,13 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import { createDevServer } from "../adapters/http/server.js";
+import type { RunEvent } from "../contract/events.js";
+import type { RunResult } from "../contract/task.js";
+import { UserError } from "../contract/user-errors.js";
 import { discover } from "../discovery/discover.js";
 import { readMachineInfo } from "../host/machine-info.js";
 import type { ModelHost } from "../models/host/model-host.js";
 import type { SessionLog } from "../models/sessions/execution-providers.js";
-import type { RunEvent } from "../runtime/events.js";
-import type { RunResult } from "../runtime/executor.js";
 import { Executor } from "../runtime/executor.js";
 import { loadTenantModule } from "../runtime/tenant-loader.js";
 import { runtimeSettingsFromEnv } from "../settings/runtime.js";
@@ -98,6 +99,7 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
     executor: () => current,
     onRunDone: (result, status) => options.log.logLine(accessLine(result, status)),
     modelCache: () => loadedHost?.stats() ?? {},
+    offerResolvedCozyModels: (resolved) => loadedHost?.setResolvedCozyModels(resolved),
   });
   await listen(server, options.listen);
   const address = server.address() as AddressInfo;
@@ -145,12 +147,11 @@ function sessionLog(log: LocalRunnerOptions["log"]): SessionLog {
 }
 
 function logModelEvent(event: RunEvent, log: LocalRunnerOptions["log"]): void {
-  const { model_id: model, duration_ms: ms, cached } = event.payload;
-  if (event.type === "model.download.started") log.info(`downloading ${model} ...`);
-  else if (event.type === "model.download.completed" && cached === false)
-    log.info(`downloaded ${model} in ${ms} ms`);
+  if (event.type === "model.download.started") log.info(`downloading ${event.payload.model_id} ...`);
+  else if (event.type === "model.download.completed" && !event.payload.cached)
+    log.info(`downloaded ${event.payload.model_id} in ${event.payload.duration_ms} ms`);
   else if (event.type === "model.download.failed")
-    log.warn(`download of ${model} failed (${event.payload.error_type})`);
+    log.warn(`download of ${event.payload.model_id} failed (${event.payload.error_type})`);
 }
 
 function watchSources(dir: string, reload: () => Promise<void>): FSWatcher {
@@ -167,7 +168,15 @@ function watchSources(dir: string, reload: () => Promise<void>): FSWatcher {
 
 function listen(server: Server, address: ListenAddress): Promise<void> {
   return new Promise((done, fail) => {
-    server.once("error", fail);
+    server.once("error", (error: NodeJS.ErrnoException) => {
+      fail(
+        error.code === "EADDRINUSE"
+          ? new UserError(
+              `${error.message}: another process is listening there; pick another --listen address`,
+            )
+          : error,
+      );
+    });
     server.listen(address.port, address.host, () => {
       server.off("error", fail);
       done();

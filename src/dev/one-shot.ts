@@ -10,6 +10,7 @@ import type {
   TaskExecutionResult__Output,
   WorkerRegistration__Output,
 } from "../adapters/grpc/proto.js";
+import { UserError } from "../contract/user-errors.js";
 import { withTimeout } from "../util/with-timeout.js";
 import { type DevFileApi, startDevFileApi } from "./file-api-server.js";
 import {
@@ -62,10 +63,9 @@ export interface OneShotOptions {
 }
 
 /** The servers could not start (address in use, bad address, unreadable folder). */
-export class OneShotSetupError extends Error {
+export class OneShotSetupError extends UserError {
   constructor(message: string) {
-    super(message);
-    this.name = "OneShotSetupError";
+    super(message, { exitCode: 2 });
   }
 }
 

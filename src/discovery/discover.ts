@@ -1,14 +1,16 @@
 import { relative, sep } from "node:path";
 import type { ts } from "ts-morph";
+import type { JsonSchema } from "../contract/json-schema.js";
 import type { Manifest, ManifestFunction, TypeLocation } from "../contract/manifest.js";
+import type { Problem } from "../contract/problems.js";
 import { GEN_WORKER_VERSION, NODE_ENGINES } from "../host/package.js";
 import { ConfigError, type CozyConfig, loadCozyConfig } from "../project/cozy-toml.js";
 import { schemaHash } from "../util/canonical-json.js";
 import { findHandlers, type Handler } from "./handlers.js";
 import { checkInjections, keyspaceFor } from "./keyspace.js";
-import { DiscoveryError, type Problem, problemAt } from "./problems.js";
+import { DiscoveryError, problemAt } from "./problems.js";
 import { createTenantProgram } from "./program.js";
-import { type Schema, SchemaBuilder } from "./schema-builder.js";
+import { SchemaBuilder } from "./schema-builder.js";
 import { isSdkFile } from "./sdk-types.js";
 
 export interface DiscoveryResult {
@@ -110,7 +112,7 @@ function describeType(
   fallbackName: string,
   options: BuilderOptions,
   config: CozyConfig,
-): { schema: Schema; location: TypeLocation | undefined } {
+): { schema: JsonSchema; location: TypeLocation | undefined } {
   const builder = new SchemaBuilder(options);
   const { schema, typeName, synthesized } = builder.root(type, { node, path: fallbackName }, fallbackName);
   if (typeName === undefined) return { schema, location: undefined };

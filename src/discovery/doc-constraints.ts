@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
+import type { JsonSchema } from "../contract/json-schema.js";
 import type { Doc } from "./jsdoc.js";
-import type { Schema } from "./schema-builder.js";
 
 /** Formats the runtime validates: ajv-formats' full set, read from ajv-formats itself. */
 export const KNOWN_FORMATS: readonly string[] = Object.keys(
@@ -33,8 +33,8 @@ const TAG_BY_LOWERCASE = new Map(Object.keys(TAGS).map((name) => [name.toLowerCa
  * Adds a property's JSDoc description and constraint tags to its schema. Each misuse (a bad
  * value, a tag on the wrong type, a misspelt tag) is reported through `fail`.
  */
-export function applyDocTags(schema: Schema, doc: Doc, fail: (message: string) => void): Schema {
-  const result: Schema = doc.description ? { ...schema, description: doc.description } : { ...schema };
+export function applyDocTags(schema: JsonSchema, doc: Doc, fail: (message: string) => void): JsonSchema {
+  const result: JsonSchema = doc.description ? { ...schema, description: doc.description } : { ...schema };
   const target = constraintTarget(result);
   for (const tag of doc.tags) {
     const rule = TAGS[tag.name];
@@ -60,8 +60,8 @@ function applyTag(
   name: string,
   kind: TagKind,
   text: string,
-  property: Schema,
-  target: Schema,
+  property: JsonSchema,
+  target: JsonSchema,
   fail: (message: string) => void,
 ): void {
   switch (kind) {
@@ -124,10 +124,10 @@ function parseDefault(text: string): unknown {
 }
 
 /** Constraints of an optional-or-null property (`x?: number | null`) go on its non-null branch. */
-function constraintTarget(schema: Schema): Schema {
+function constraintTarget(schema: JsonSchema): JsonSchema {
   const anyOf = schema.anyOf;
   if (!Array.isArray(anyOf)) return schema;
-  const nonNull = (anyOf as Schema[]).filter((branch) => branch.type !== "null");
+  const nonNull = (anyOf as JsonSchema[]).filter((branch) => branch.type !== "null");
   const only = nonNull[0];
   return nonNull.length === 1 && only ? only : schema;
 }
@@ -140,12 +140,12 @@ function tagsFor(type: string): string | undefined {
   return names.length > 0 ? names.join(", ") : undefined;
 }
 
-function typeMatches(schema: Schema, kind: "number" | "string" | "array"): boolean {
+function typeMatches(schema: JsonSchema, kind: "number" | "string" | "array"): boolean {
   if (kind === "number") return schema.type === "number" || schema.type === "integer";
   return schema.type === kind;
 }
 
-function describeType(schema: Schema): string {
+function describeType(schema: JsonSchema): string {
   if (typeof schema.type === "string") return schema.type;
   if (typeof schema.$ref === "string") return `the named type ${schema.$ref.replace("#/$defs/", "")}`;
   if (Array.isArray(schema.enum)) return "a union of literals";

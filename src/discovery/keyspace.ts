@@ -1,5 +1,6 @@
 import { ts } from "ts-morph";
-import type { CozyConfig, ModelSpec } from "../project/cozy-toml.js";
+import type { ModelSpec } from "../contract/model-spec.js";
+import type { CozyConfig } from "../project/cozy-toml.js";
 import type { Handler } from "./handlers.js";
 
 /** The model keys a handler may use: `[endpoints.<endpoint>.models]` when present, else `[models]`. */

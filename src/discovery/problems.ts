@@ -1,10 +1,14 @@
 import type { ts } from "ts-morph";
-import { type Problem, ProblemsError } from "../contract/problems.js";
-
-export { formatProblem, type Problem } from "../contract/problems.js";
+import type { Problem } from "../contract/problems.js";
+import { ProblemsError } from "../contract/user-errors.js";
 
 /** Discovery found problems; each is printed as `file:line:col: message`. */
-export class DiscoveryError extends ProblemsError {}
+export class DiscoveryError extends ProblemsError {
+  override get summary(): string {
+    const count = this.problems.length;
+    return `discovery failed: ${count} problem${count === 1 ? "" : "s"}`;
+  }
+}
 
 export function problemAt(node: ts.Node, message: string): Problem {
   const sourceFile = node.getSourceFile();

@@ -1,12 +1,10 @@
 import { ts } from "ts-morph";
+import type { JsonSchema } from "../contract/json-schema.js";
 import { createAjv } from "../util/ajv.js";
 import { canonicalJson } from "../util/canonical-json.js";
 import { applyDocTags } from "./doc-constraints.js";
 import { readDoc } from "./jsdoc.js";
 import { isIntegerBrand, isSdkType } from "./sdk-types.js";
-
-/** A JSON Schema (draft 2020-12) object. */
-export type Schema = { [keyword: string]: unknown };
 
 export const DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema";
 
@@ -23,7 +21,7 @@ export interface SchemaBuilderOptions {
 }
 
 /** The wire shape of an input or output file (reference-behaviour 11.1). */
-const ASSET_SCHEMA: Schema = {
+const ASSET_SCHEMA: JsonSchema = {
   title: "Asset",
   description:
     "A file: an http(s) URL or a Cozy file ref. Inputs are downloaded to local disk before the handler runs.",
@@ -56,10 +54,10 @@ const NOT_JSON_LIB_TYPES: Record<string, string> = {
  * One builder makes one root schema, so each schema's `$defs` holds only what it reaches.
  */
 export class SchemaBuilder {
-  private readonly defs = new Map<string, Schema>();
+  private readonly defs = new Map<string, JsonSchema>();
   private readonly defNameByType = new Map<ts.Type, string>();
   private readonly checker: ts.TypeChecker;
-  private readonly defaults: { schema: Schema; site: Site }[] = [];
+  private readonly defaults: { schema: JsonSchema; site: Site }[] = [];
   private depth = 0;
 
   constructor(private readonly options: SchemaBuilderOptions) {
@@ -74,8 +72,8 @@ export class SchemaBuilder {
     type: ts.Type,
     site: Site,
     fallbackName: string,
-  ): { schema: Schema; typeName: string | undefined; synthesized: boolean } {
-    let body: Schema;
+  ): { schema: JsonSchema; typeName: string | undefined; synthesized: boolean } {
+    let body: JsonSchema;
     let typeName = this.nameOf(type);
     const synthesized = typeName === undefined && this.isPlainObject(type);
     if (synthesized) {
@@ -84,7 +82,7 @@ export class SchemaBuilder {
     } else {
       body = this.convert(type, site);
     }
-    const schema: Schema = { $schema: DRAFT_2020_12, ...body };
+    const schema: JsonSchema = { $schema: DRAFT_2020_12, ...body };
     if (this.defs.size > 0) schema.$defs = Object.fromEntries(this.defs);
     this.checkDefaults(schema.$defs);
     return { schema, typeName, synthesized };
@@ -107,7 +105,7 @@ export class SchemaBuilder {
     }
   }
 
-  convert(type: ts.Type, site: Site): Schema {
+  convert(type: ts.Type, site: Site): JsonSchema {
     if (this.depth > MAX_DEPTH) return this.fail(site, "is nested too deeply to describe in JSON Schema");
     this.depth++;
     try {
@@ -117,7 +115,7 @@ export class SchemaBuilder {
     }
   }
 
-  private convertType(type: ts.Type, site: Site): Schema {
+  private convertType(type: ts.Type, site: Site): JsonSchema {
     const { checker } = this;
     if (isSdkType(type, "Asset", checker)) return this.assetRef();
     if (isIntegerBrand(type, checker)) return { type: "integer" };
@@ -201,12 +199,12 @@ export class SchemaBuilder {
    * is `true | false`. Whole enums and booleans are put back together before the literals left
    * over become one `enum`.
    */
-  private union(members: readonly ts.Type[], site: Site): Schema {
+  private union(members: readonly ts.Type[], site: Site): JsonSchema {
     const present = members.filter((member) => !(member.flags & ts.TypeFlags.Undefined));
     const only = present[0];
     if (present.length === 1 && only) return this.convert(only, site);
 
-    const branches: Schema[] = [];
+    const branches: JsonSchema[] = [];
     const literals: Literal[] = [];
     const wholeEnums = this.wholeEnums(present);
     const hasBoolean = [true, false].every((value) =>
@@ -248,7 +246,7 @@ export class SchemaBuilder {
     return { types, members: covered };
   }
 
-  private object(type: ts.Type, site: Site): Schema {
+  private object(type: ts.Type, site: Site): JsonSchema {
     const { checker } = this;
     if (checker.isArrayType(type)) {
       const [element] = checker.getTypeArguments(type as ts.TypeReference);
@@ -261,11 +259,11 @@ export class SchemaBuilder {
     return this.objectBody(type, site);
   }
 
-  private tuple(type: ts.TypeReference, site: Site): Schema {
+  private tuple(type: ts.TypeReference, site: Site): JsonSchema {
     const target = type.target as ts.TupleType;
     const elements = this.checker.getTypeArguments(type);
-    const prefixItems: Schema[] = [];
-    let rest: Schema | undefined;
+    const prefixItems: JsonSchema[] = [];
+    let rest: JsonSchema | undefined;
     for (const [index, element] of elements.entries()) {
       const elementSite = { ...site, path: `${site.path}[${index}]` };
       if (rest) {
@@ -277,7 +275,7 @@ export class SchemaBuilder {
       if (target.elementFlags[index] === ts.ElementFlags.Rest) rest = this.convert(element, elementSite);
       else prefixItems.push(this.convert(element, elementSite));
     }
-    const schema: Schema = { type: "array", prefixItems, minItems: target.minLength };
+    const schema: JsonSchema = { type: "array", prefixItems, minItems: target.minLength };
     if (rest) schema.items = rest;
     else {
       schema.items = false;
@@ -286,9 +284,9 @@ export class SchemaBuilder {
     return schema;
   }
 
-  private objectBody(type: ts.Type, site: Site): Schema {
+  private objectBody(type: ts.Type, site: Site): JsonSchema {
     const { checker } = this;
-    const properties: Record<string, Schema> = {};
+    const properties: Record<string, JsonSchema> = {};
     const required: string[] = [];
     for (const property of checker.getPropertiesOfType(type)) {
       const name = property.getName();
@@ -315,7 +313,7 @@ export class SchemaBuilder {
     }
     const indexInfos = checker.getIndexInfosOfType(type);
     const isRecord = indexInfos.length > 0 && Object.keys(properties).length === 0;
-    const body: Schema = isRecord ? { type: "object" } : { type: "object", properties, required };
+    const body: JsonSchema = isRecord ? { type: "object" } : { type: "object", properties, required };
     for (const info of indexInfos) {
       if (!(info.keyType.flags & ts.TypeFlags.String)) {
         this.fail(
@@ -343,7 +341,7 @@ export class SchemaBuilder {
     return declaration.type ? this.checker.getTypeFromTypeNode(declaration.type) : undefined;
   }
 
-  private namedRef(type: ts.Type, name: string, site: Site): Schema {
+  private namedRef(type: ts.Type, name: string, site: Site): JsonSchema {
     const existing = this.defNameByType.get(type);
     if (existing !== undefined) return ref(existing);
     const defName = this.uniqueName(name);
@@ -352,32 +350,32 @@ export class SchemaBuilder {
   }
 
   /** Puts a named type into `$defs` (registering it first, so that recursion ends in a `$ref`). */
-  private defineNamed(type: ts.Type, defName: string, site: Site): Schema {
+  private defineNamed(type: ts.Type, defName: string, site: Site): JsonSchema {
     this.defNameByType.set(type, defName);
     this.defs.set(defName, {});
     const namedSite = { ...site, path: defName };
     const body = type.flags & ts.TypeFlags.EnumLike ? this.enumBody(type) : this.structural(type, namedSite);
     const symbol = type.aliasSymbol ?? type.getSymbol();
     const doc = symbol ? readDoc(symbol, this.checker) : { tags: [] };
-    const def: Schema = { title: defName };
+    const def: JsonSchema = { title: defName };
     if (doc.description) def.description = doc.description;
     Object.assign(def, body);
     this.defs.set(defName, def);
     return ref(defName);
   }
 
-  private structural(type: ts.Type, site: Site): Schema {
+  private structural(type: ts.Type, site: Site): JsonSchema {
     if (type.isUnion()) return this.union(type.types, site);
     return this.object(type, site);
   }
 
   /** A TypeScript `enum`: its member values, sorted as the reference sorts Enum values. */
-  private enumBody(type: ts.Type): Schema {
+  private enumBody(type: ts.Type): JsonSchema {
     const members = type.isUnion() ? type.types : [type];
     return { enum: sortValues(members.map(literalValue)) };
   }
 
-  private assetRef(): Schema {
+  private assetRef(): JsonSchema {
     if (!this.defs.has("Asset")) this.defs.set("Asset", ASSET_SCHEMA);
     return ref("Asset");
   }
@@ -427,7 +425,7 @@ export class SchemaBuilder {
     return name;
   }
 
-  private fail(site: Site, message: string): Schema {
+  private fail(site: Site, message: string): JsonSchema {
     this.options.report(site.node, `${site.path} ${message}`);
     return {};
   }
@@ -437,11 +435,11 @@ function typeName(base: string, args: readonly ts.Type[], builder: SchemaBuilder
   return [base, ...args.map((arg) => builder.argumentName(arg))].join("_");
 }
 
-function ref(name: string): Schema {
+function ref(name: string): JsonSchema {
   return { $ref: `#/$defs/${name}` };
 }
 
-function nullable(schema: Schema): Schema {
+function nullable(schema: JsonSchema): JsonSchema {
   return { anyOf: [schema, { type: "null" }] };
 }
 
@@ -481,8 +479,8 @@ function sortValues(values: Literal[]): Literal[] {
   });
 }
 
-function sortBranches(branches: Schema[]): Schema[] {
-  const isNull = (schema: Schema) => schema.type === "null";
+function sortBranches(branches: JsonSchema[]): JsonSchema[] {
+  const isNull = (schema: JsonSchema) => schema.type === "null";
   const keyed = branches.map((schema) => ({ schema, key: canonicalJson(schema) }));
   keyed.sort(
     (a, b) =>

@@ -173,7 +173,7 @@ async function discoverOrFail(dir: string): Promise<Manifest> {
   }
 }
 
-function problemsError(message: string, problems: Problem[]): BuildError {
+function problemsError(message: string, problems: readonly Problem[]): BuildError {
   return new BuildError(message, problems.map(formatProblem));
 }
 

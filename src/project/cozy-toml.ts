@@ -3,44 +3,17 @@ import { dirname, extname, isAbsolute, join, relative, resolve, sep } from "node
 import { satisfies, validRange } from "semver";
 import { parse, TomlError, type TomlTable, type TomlValue } from "smol-toml";
 import { ModelRefError, parseModelRef } from "../contract/model-ref.js";
-import { type Problem, ProblemsError } from "../contract/problems.js";
+import {
+  DEFAULT_DTYPES,
+  DTYPES,
+  type Dtype,
+  type ModelSpec,
+  type Resources,
+} from "../contract/model-spec.js";
+import type { Problem } from "../contract/problems.js";
+import { ProblemsError } from "../contract/user-errors.js";
 import { slugify } from "./slug.js";
 import { locateKey } from "./toml-locate.js";
-
-export const DTYPES = [
-  "fp32",
-  "fp16",
-  "bf16",
-  "fp8",
-  "int8",
-  "uint8",
-  "int4",
-  "q4",
-  "q4f16",
-  "bnb4",
-  "quantized",
-] as const;
-export type Dtype = (typeof DTYPES)[number];
-/**
- * The dtypes of a model given in string form. For ONNX models fp32 is the unsuffixed graph,
- * so this departs on purpose from the Python worker's default of fp16 and bf16.
- */
-export const DEFAULT_DTYPES: readonly Dtype[] = ["fp32"];
-
-export interface ModelSpec {
-  /** The ref as written, trimmed. */
-  ref: string;
-  dtypes: Dtype[];
-  /** Globs of the files to download (table form only). */
-  files?: string[];
-}
-
-export interface Resources {
-  vram_gb?: number;
-  ram_gb?: number;
-  cpu_cores?: number;
-  disk_gb?: number;
-}
 
 /** A problem found in cozy.toml. */
 export type ConfigProblem = Problem;

@@ -1,6 +1,7 @@
-import type { ActionContext, Asset, LogLevel } from "../index.js";
+import { type EventSink, RESERVED_EVENT_PREFIXES } from "../contract/events.js";
+import type { ActionContext, Asset, LogLevel } from "../contract/handler-api.js";
 import type { Cancellation } from "./cancellation.js";
-import { epochSeconds, RESERVED_EVENT_PREFIXES } from "./events.js";
+import { epochSeconds } from "./clock.js";
 import type { OutputStore } from "./files/output-store.js";
 import { readFileForSave } from "./files/output-store.js";
 
@@ -12,7 +13,7 @@ export interface RunContextOptions {
   deadline: number | null;
   requiredModels: readonly string[];
   /** Sends one event of this run. */
-  emit(type: string, payload: Record<string, unknown>): void;
+  send: EventSink;
   /** Where saves go (made on first use); undefined when the run has no file backend. */
   outputs(): OutputStore | undefined;
   maxOutputFileBytes: number;
@@ -56,16 +57,24 @@ export class RunContext implements ActionContext {
   progress(fraction: number, stage?: string): void {
     if (!Number.isFinite(fraction))
       throw new TypeError(`ctx.progress needs a finite number, got ${fraction}`);
-    const payload: Record<string, unknown> = { progress: Math.min(1, Math.max(0, fraction)) };
-    if (stage !== undefined) payload.stage = stage;
-    this.send("job.progress", payload);
+    const progress = Math.min(1, Math.max(0, fraction));
+    const timestamp = epochSeconds();
+    this.options.send({
+      runId: this.runId,
+      type: "job.progress",
+      payload: stage === undefined ? { progress, timestamp } : { progress, stage, timestamp },
+    });
   }
 
   log(message: string, level: LogLevel = "info"): void {
     if (!LOG_LEVELS.includes(level)) {
       throw new TypeError(`ctx.log level must be one of ${LOG_LEVELS.join(", ")}, got "${level}"`);
     }
-    this.send("job.log", { message: String(message), level });
+    this.options.send({
+      runId: this.runId,
+      type: "job.log",
+      payload: { message: String(message), level, timestamp: epochSeconds() },
+    });
   }
 
   emit(type: string, payload: Record<string, unknown> = {}): void {
@@ -76,7 +85,12 @@ export class RunContext implements ActionContext {
         `event type "${type}" is reserved for the runtime (${reserved}*): pick another name`,
       );
     }
-    this.send(type, { ...payload });
+    this.options.send({
+      runId: this.runId,
+      type: "custom",
+      name: type,
+      payload: { ...payload, timestamp: epochSeconds() },
+    });
   }
 
   saveBytes(ref: string, data: Uint8Array): Promise<Asset> {
@@ -106,9 +120,5 @@ export class RunContext implements ActionContext {
       );
     }
     return outputs.save(ref, data, { createOnly });
-  }
-
-  private send(type: string, payload: Record<string, unknown>): void {
-    this.options.emit(type, { ...payload, timestamp: epochSeconds() });
   }
 }

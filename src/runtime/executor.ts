@@ -1,10 +1,5 @@
-import {
-  CanceledError,
-  type ErrorType,
-  FatalError,
-  ResourceError,
-  ValidationError,
-} from "../contract/errors.js";
+import { CanceledError, FatalError, ResourceError, ValidationError } from "../contract/errors.js";
+import type { EventName, EventPayloads, EventSink, RunEvent, RunMetrics } from "../contract/events.js";
 import type { Manifest, ManifestFunction } from "../contract/manifest.js";
 import {
   type ModelLease,
@@ -12,13 +7,13 @@ import {
   type ModelsReport,
   worstCacheState,
 } from "../contract/model-lease.js";
-import type { ResolvedCozyModel } from "../models/sources/cozy-hub.js";
+import type { Rejection, RunFailure, RunResult, TaskRequest } from "../contract/task.js";
 import type { RuntimeSettings } from "../settings/runtime.js";
 import { withTimeout } from "../util/with-timeout.js";
 import { Cancellation } from "./cancellation.js";
+import { rfc3339Micro } from "./clock.js";
 import { RunContext } from "./context.js";
-import { describeFailure, type RunFailure } from "./error-mapping.js";
-import { type EventSink, type RunEvent, rfc3339Micro } from "./events.js";
+import { describeFailure } from "./error-mapping.js";
 import { resolveFileApi } from "./files/file-api.js";
 import { materializeAssets } from "./files/materialize.js";
 import { LocalOutputStore, type OutputStore, RemoteOutputStore } from "./files/output-store.js";
@@ -27,47 +22,6 @@ import { describeValidationErrors, ValidatorSet } from "./validation.js";
 
 /** A tenant module's exports, by export name. */
 export type HandlerTable = Readonly<Record<string, unknown>>;
-
-/** One task, whatever transport brought it. */
-export interface TaskRequest {
-  runId: string;
-  /** The function's name or its endpoint slug. */
-  functionName: string;
-  /** The decoded payload; the executor owns it from here (validation fills in defaults). */
-  payload: unknown;
-  /** Size of the payload as received, for `WORKER_MAX_INPUT_BYTES`. */
-  payloadBytes: number;
-  timeoutMs?: number;
-  owner?: string;
-  userId?: string;
-  fileBaseUrl?: string;
-  fileToken?: string;
-  requiredModels?: readonly string[];
-  /** The scheduler's presigned URLs for `cozy:` models (`resolved_cozy_models_by_id`), by model id. */
-  resolvedCozyModels?: Readonly<Record<string, ResolvedCozyModel>>;
-}
-
-/** Why a task was refused before it ran. */
-export type Rejection = "unknown_function" | "too_large" | "draining" | "busy" | "duplicate";
-
-export interface RunResult {
-  runId: string;
-  /** The manifest name of the function, when it was found. */
-  functionName: string;
-  success: boolean;
-  /** The single output as JSON data; null for streams and failures. */
-  output: unknown;
-  /** The output encoded by the transport's encoder, when one was given. */
-  outputPayload?: Uint8Array;
-  errorType: ErrorType | "";
-  retryable: boolean;
-  safeMessage: string;
-  errorMessage: string;
-  rejected?: Rejection;
-  /** The run was canceled because its `timeout_ms` passed. */
-  timedOut: boolean;
-  totalMs: number;
-}
 
 export interface ExecutorOptions {
   manifest: Manifest;
@@ -223,11 +177,11 @@ export class Executor {
     onEvent: EventSink | undefined,
   ): Promise<RunResult> {
     const globalSink = this.options.onEvent;
-    const emit = (type: string, payload: Record<string, unknown>) => {
-      const event: RunEvent = { runId: task.runId, type, payload };
+    const send = (event: RunEvent) => {
       deliver(onEvent, event);
       deliver(globalSink, event);
     };
+    const emit: Emit = (type, payload) => send({ runId: task.runId, type, payload } as RunEvent);
     const timeoutMs = task.timeoutMs !== undefined && task.timeoutMs > 0 ? task.timeoutMs : undefined;
     const timeout =
       timeoutMs === undefined ? undefined : new CanceledError(`run timed out after ${timeoutMs} ms`);
@@ -238,10 +192,10 @@ export class Executor {
     const handlerWork: Promise<unknown>[] = [];
     let inferenceMs: number | undefined;
     let output: unknown = null;
-    let outputPayload: Uint8Array | undefined;
+    let encodedOutput: Uint8Array | undefined;
     let failure: RunFailure | undefined;
     try {
-      const ctx = this.createContext(task, cancellation, emit);
+      const ctx = this.createContext(task, cancellation, send);
       const payload = await this.preparePayload(task, fn, cancellation);
       lease = this.leaseModels(task, fn, payload);
       const models = lease ? await cancellation.race(lease.load()) : [];
@@ -255,14 +209,14 @@ export class Executor {
       if (fn.output_mode === "incremental") {
         await this.stream(call, fn, cancellation, emit, handlerWork);
       } else {
-        ({ output, outputPayload } = await this.single(call, fn, cancellation));
+        ({ output, encodedOutput } = await this.single(call, fn, cancellation));
       }
       inferenceMs = performance.now() - inferenceStart;
       if (cancellation.aborted) throw cancellation.reason;
     } catch (error) {
       failure = describeFailure(cancellation.aborted ? cancellation.reason : error);
       output = null;
-      outputPayload = undefined;
+      encodedOutput = undefined;
       if (fn.output_mode === "incremental") {
         emit("output.error", { error_type: failure.errorType, message: failure.safeMessage });
       }
@@ -284,7 +238,7 @@ export class Executor {
       functionName: fn.name,
       success: failure === undefined,
       output,
-      ...(outputPayload ? { outputPayload } : {}),
+      ...(encodedOutput ? { encodedOutput } : {}),
       errorType: failure?.errorType ?? "",
       retryable: failure?.retryable ?? false,
       safeMessage: failure?.safeMessage ?? "",
@@ -302,15 +256,10 @@ export class Executor {
       fn,
       keyspace: manifest.models_by_function?.[fn.name] ?? {},
       payload,
-      ...(task.resolvedCozyModels ? { resolvedCozyModels: task.resolvedCozyModels } : {}),
     });
   }
 
-  private createContext(
-    task: TaskRequest,
-    cancellation: Cancellation,
-    emit: (type: string, payload: Record<string, unknown>) => void,
-  ): RunContext {
+  private createContext(task: TaskRequest, cancellation: Cancellation, send: EventSink): RunContext {
     let outputs: OutputStore | undefined | null = null;
     return new RunContext({
       runId: task.runId,
@@ -319,7 +268,7 @@ export class Executor {
       cancellation,
       deadline: task.timeoutMs && task.timeoutMs > 0 ? Date.now() + task.timeoutMs : null,
       requiredModels: Object.freeze([...(task.requiredModels ?? [])]),
-      emit,
+      send,
       outputs: () => {
         if (outputs === null) outputs = this.outputStore(task);
         return outputs;
@@ -371,7 +320,7 @@ export class Executor {
     call: () => Promise<unknown>,
     fn: ManifestFunction,
     cancellation: Cancellation,
-  ): Promise<{ output: unknown; outputPayload?: Uint8Array }> {
+  ): Promise<{ output: unknown; encodedOutput?: Uint8Array }> {
     const returned = await cancellation.race(call());
     const { value, json } = toJsonData(returned, fn.name);
     const validate = this.validators.get(fn.name).output;
@@ -381,19 +330,19 @@ export class Executor {
       );
     }
     const { maxOutputBytes } = this.options.settings;
-    const outputPayload = this.options.encodeOutput?.(value);
-    const size = outputPayload?.byteLength ?? Buffer.byteLength(json);
+    const encodedOutput = this.options.encodeOutput?.(value);
+    const size = encodedOutput?.byteLength ?? Buffer.byteLength(json);
     if (maxOutputBytes > 0 && size > maxOutputBytes) {
       throw new ResourceError(`Output payload too large: ${size} bytes (max ${maxOutputBytes})`);
     }
-    return outputPayload ? { output: value, outputPayload } : { output: value };
+    return encodedOutput ? { output: value, encodedOutput } : { output: value };
   }
 
   private async stream(
     call: () => Promise<unknown>,
     fn: ManifestFunction,
     cancellation: Cancellation,
-    emit: (type: string, payload: Record<string, unknown>) => void,
+    emit: Emit,
     handlerWork: Promise<unknown>[],
   ): Promise<void> {
     const returned = await cancellation.race(call());
@@ -429,6 +378,9 @@ export class Executor {
 }
 
 const STREAM_CLOSE_GRACE_MS = 100;
+
+/** Sends one catalogue event of the run. */
+type Emit = <K extends EventName>(type: K, payload: EventPayloads[K]) => void;
 
 interface Refusal {
   rejected: Rejection;
@@ -521,13 +473,12 @@ function runMetrics(
   fn: ManifestFunction,
   inferenceMs: number | undefined,
   models: ModelsReport | undefined,
-): Record<string, unknown> {
-  const metrics: Record<string, unknown> = { schema_version: 1, function_name: fn.name };
+): RunMetrics {
+  const metrics: Omit<RunMetrics, "peak_ram_bytes"> = { schema_version: 1, function_name: fn.name };
   const cacheState = models && worstCacheState(models.models);
   if (cacheState) metrics.cache_state = cacheState;
   if (models && models.models.length > 0) metrics.models = models.models;
   if (models && models.loadMs > 0) metrics.gpu_load_ms = Math.round(models.loadMs);
   if (inferenceMs !== undefined) metrics.inference_ms = Math.round(inferenceMs);
-  metrics.peak_ram_bytes = peakRamBytes();
-  return metrics;
+  return { ...metrics, peak_ram_bytes: peakRamBytes() };
 }

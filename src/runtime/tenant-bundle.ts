@@ -1,9 +1,12 @@
 import type { BuildResult, Plugin } from "esbuild";
+import { UserError } from "../contract/user-errors.js";
 
-export class TenantBuildError extends Error {
-  constructor(readonly problems: string[]) {
-    super(problems.join("\n"));
-    this.name = "TenantBuildError";
+/** The handlers do not compile; each problem reads `file:line:col: message`. */
+export class TenantBuildError extends UserError {
+  declare readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(problems.join("\n"), { problems });
   }
 }
 

@@ -1,6 +1,7 @@
 import { constants } from "node:fs";
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
+import { UserError } from "../contract/user-errors.js";
 import { TEMPLATES_DIR } from "../host/package.js";
 
 /** A template's own description, in `<template>/template.json` (not copied into projects). */
@@ -13,14 +14,10 @@ export interface TemplateInfo {
   try: string[];
 }
 
-/** Why a scaffold could not be made; `kind` picks the exit code. */
-export class ScaffoldError extends Error {
-  constructor(
-    message: string,
-    readonly kind: "usage" | "failure",
-  ) {
-    super(message);
-    this.name = "ScaffoldError";
+/** Why a scaffold could not be made; a bad template name or folder argument exits 2. */
+export class ScaffoldError extends UserError {
+  constructor(message: string, kind: "usage" | "failure") {
+    super(message, { exitCode: kind === "usage" ? 2 : 1 });
   }
 }
 

@@ -1,3 +1,4 @@
+import { UserError } from "../contract/user-errors.js";
 /** Limits and folders of the task runtime, from the reference's environment variables. */
 export interface RuntimeSettings {
   /** In-flight runs across the worker; 0 = unlimited. */
@@ -21,10 +22,12 @@ export interface RuntimeSettings {
   inputUrlAllowHosts: string[];
 }
 
-export class EnvironmentError extends Error {
-  constructor(readonly problems: string[]) {
-    super(problems.join("\n"));
-    this.name = "EnvironmentError";
+/** Environment variables that are set wrongly; each problem names the variable and the fix. */
+export class EnvironmentError extends UserError {
+  declare readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(problems.join("\n"), { problems, exitCode: 2 });
   }
 }
 

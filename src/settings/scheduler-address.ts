@@ -1,3 +1,4 @@
+import { UserError } from "../contract/user-errors.js";
 /**
  * Scheduler addresses as the reference reads them (reference-behaviour 18.1, wire-contract 4.7).
  *
@@ -20,10 +21,11 @@ export interface SchedulerAddress {
 }
 
 /** Every malformed address, one sentence each. */
-export class SchedulerAddressError extends Error {
-  constructor(readonly problems: string[]) {
-    super(problems.join("\n"));
-    this.name = "SchedulerAddressError";
+export class SchedulerAddressError extends UserError {
+  declare readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(problems.join("\n"), { problems, exitCode: 2 });
   }
 }
 

@@ -1,11 +1,11 @@
+import { UserError } from "../contract/user-errors.js";
 /** A file path from a repo listing or a snapshot manifest that would escape its folder, or names nothing. */
-export class UnsafePathError extends Error {
+export class UnsafePathError extends UserError {
   constructor(
     readonly path: string,
     reason: string,
   ) {
     super(`${reason}: ${JSON.stringify(path)}`);
-    this.name = "UnsafePathError";
   }
 }
 

@@ -25,7 +25,7 @@ function parse(text: string, packageVersion = OPTIONS.packageVersion): CozyConfi
   return parseCozyConfig(text, FILE, { packageVersion });
 }
 
-function problemsOf(action: () => unknown): ConfigProblem[] {
+function problemsOf(action: () => unknown): readonly ConfigProblem[] {
   try {
     action();
   } catch (error) {
@@ -35,7 +35,7 @@ function problemsOf(action: () => unknown): ConfigProblem[] {
   throw new Error("expected a ConfigError");
 }
 
-async function problemsOfAsync(action: () => Promise<unknown>): Promise<ConfigProblem[]> {
+async function problemsOfAsync(action: () => Promise<unknown>): Promise<readonly ConfigProblem[]> {
   const error = await action().then(
     () => undefined,
     (thrown: unknown) => thrown,

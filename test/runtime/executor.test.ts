@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
+import type { RunEvent } from "../../src/contract/events.js";
+import type { ActionContext } from "../../src/contract/handler-api.js";
 import type { Manifest, ManifestFunction } from "../../src/contract/manifest.js";
-import type { ActionContext } from "../../src/index.js";
-import type { RunEvent } from "../../src/runtime/events.js";
-import { Executor, type HandlerTable, type TaskRequest } from "../../src/runtime/executor.js";
+import type { TaskRequest } from "../../src/contract/task.js";
+import { Executor, type HandlerTable } from "../../src/runtime/executor.js";
 import { runtimeSettingsFromEnv } from "../../src/settings/runtime.js";
 
 const DRAFT = "https://json-schema.org/draft/2020-12/schema";

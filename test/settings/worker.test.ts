@@ -4,7 +4,7 @@ import { workerSettingsFromEnv } from "../../src/settings/worker.js";
 
 const JWT = "header.payload.signature";
 
-function problemsOf(env: NodeJS.ProcessEnv): string[] {
+function problemsOf(env: NodeJS.ProcessEnv): readonly string[] {
   try {
     workerSettingsFromEnv(env);
   } catch (error) {

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { blake3 } from "@napi-rs/blake-hash";
 import { createLoggingServer, type HubRequest, sendJson } from "../../scripts/hf-hub.mjs";
-import type { ResolvedCozyModel } from "../../src/models/sources/cozy-hub.js";
+import type { ResolvedCozyModel } from "../../src/contract/scheduler.js";
 
 /**
  * Faults the blob server injects (presigned downloads only; the API is never faulty unless asked).

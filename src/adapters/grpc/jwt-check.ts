@@ -7,6 +7,7 @@ import {
   type JWTVerifyGetKey,
   jwtVerify,
 } from "jose";
+import { UserError } from "../../contract/user-errors.js";
 import type { JwksCheck } from "../../settings/worker.js";
 
 /** What went wrong, for callers that branch on it. */
@@ -22,13 +23,12 @@ export type JwtFailure =
   | "other";
 
 /** `WORKER_JWT` failed the start-up check; the message never contains the token. */
-export class JwtVerificationError extends Error {
+export class JwtVerificationError extends UserError {
   constructor(
     readonly failure: JwtFailure,
     message: string,
   ) {
     super(message);
-    this.name = "JwtVerificationError";
   }
 }
 

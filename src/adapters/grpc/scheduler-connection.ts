@@ -1,4 +1,5 @@
 import * as grpc from "@grpc/grpc-js";
+import { UserError } from "../../contract/user-errors.js";
 import type { Logger } from "../../host/logger.js";
 import { leaderFromDetails, type SchedulerAddress } from "../../settings/scheduler-address.js";
 import type { ReconnectPolicy } from "../../settings/worker.js";
@@ -46,7 +47,8 @@ interface SessionOutcome {
   status: grpc.StatusObject | undefined;
 }
 
-export class GaveUpError extends Error {}
+/** MAX_RECONNECT_ATTEMPTS connections in a row failed. */
+export class GaveUpError extends UserError {}
 
 /**
  * The worker's link to the scheduler: one `ConnectWorker` stream at a time, re-dialled with

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Manifest } from "../../contract/manifest.js";
+import { UserError } from "../../contract/user-errors.js";
 import type { Logger } from "../../host/logger.js";
 import { readMachineInfo } from "../../host/machine-info.js";
 import { loadTenantModule } from "../../runtime/tenant-loader.js";
@@ -17,7 +18,8 @@ export interface ServeOptions {
   log: Logger;
 }
 
-export class ServeError extends Error {}
+/** The manifest cannot be served; the message says how to bake a good one. */
+export class ServeError extends UserError {}
 
 /**
  * Everything `cozy-worker serve` does before the first connect: settings (every problem at

@@ -1,13 +1,13 @@
 import { ResourceError } from "../../contract/errors.js";
+import { type DiskVolume, eventName, type RunEvent } from "../../contract/events.js";
 import type { Manifest } from "../../contract/manifest.js";
 import { canonicalizeModelRef } from "../../contract/model-ref.js";
+import type { RunFailure, RunResult, TaskRequest } from "../../contract/task.js";
 import type { Logger } from "../../host/logger.js";
 import type { MachineInfo } from "../../host/machine-info.js";
 import { createModelHost, type ModelHost } from "../../models/host/model-host.js";
-import type { DiskVolume } from "../../models/store/disk-volume.js";
-import { describeFailure, type RunFailure } from "../../runtime/error-mapping.js";
-import type { RunEvent } from "../../runtime/events.js";
-import { Executor, type HandlerTable, type RunResult, type TaskRequest } from "../../runtime/executor.js";
+import { describeFailure } from "../../runtime/error-mapping.js";
+import { Executor, type HandlerTable } from "../../runtime/executor.js";
 import type { WorkerSettings } from "../../settings/worker.js";
 import { decodePayload, encodeOutput } from "./payload-codec.js";
 import type {
@@ -256,7 +256,7 @@ export class Worker {
       requiredModels: request.required_variant_refs.map(canonicalizeModelRef),
     };
     const resolved = request.resolved_cozy_models_by_id;
-    if (Object.keys(resolved).length > 0) task.resolvedCozyModels = resolved;
+    if (Object.keys(resolved).length > 0) this.models.setResolvedCozyModels(resolved);
     void this.executor.run(task).then((result) => this.deliver(runId, resultMessage(result)));
   }
 
@@ -270,15 +270,16 @@ export class Worker {
   }
 
   private sendEvent(event: RunEvent): void {
+    const name = eventName(event);
     this.connection.send(
       {
         worker_event: {
           run_id: event.runId,
-          event_type: event.type,
+          event_type: name,
           payload_json: Buffer.from(JSON.stringify(event.payload)),
         },
       },
-      { droppable: DROPPABLE_EVENT.test(event.type) },
+      { droppable: DROPPABLE_EVENT.test(name) },
     );
   }
 
@@ -301,13 +302,13 @@ export class Worker {
 }
 
 function resultMessage(
-  result: Pick<RunResult, "runId" | "success" | "outputPayload" | keyof RunFailure>,
+  result: Pick<RunResult, "runId" | "success" | "encodedOutput" | keyof RunFailure>,
 ): WorkerSchedulerMessage {
   return {
     run_result: {
       run_id: result.runId,
       success: result.success,
-      output_payload: result.outputPayload ? Buffer.from(result.outputPayload) : Buffer.alloc(0),
+      output_payload: result.encodedOutput ? Buffer.from(result.encodedOutput) : Buffer.alloc(0),
       error_message: result.errorMessage,
       error_type: result.errorType,
       retryable: result.retryable,

@@ -1,5 +1,6 @@
 import { createParser } from "eventsource-parser";
 import { request } from "undici";
+import { UserError } from "../../contract/user-errors.js";
 
 /** The dev runner's answer to a run (reference-behaviour 19). */
 export interface RunResponse {
@@ -21,16 +22,31 @@ export interface InvokeRequest {
   onEvent(type: string, payload: Record<string, unknown>): void;
 }
 
-export class RunnerUnreachableError extends Error {}
+/** No dev runner answered, or it broke off; exit 2, since the command was pointed at the wrong place. */
+export class RunnerUnreachableError extends UserError {
+  constructor(message: string) {
+    super(`${message}\n  start one with: cozy-worker run --local <project-dir>`, { exitCode: 2 });
+  }
+}
+
+/** The runner refused the request itself (an unknown endpoint is 404, exit 2; anything else exit 1). */
+export class RunnerRequestError extends UserError {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(`${message} (HTTP ${status})`, { exitCode: status === 404 ? 2 : 1 });
+  }
+}
 
 /**
  * Runs an endpoint on a dev runner with server-sent events, so progress and deltas arrive live.
- * Resolves with the final response; errors that are not a run's (404, 400) come back as
- * `{status, error}`.
+ * Resolves with the run's response, failed runs included; a request the runner refuses (404, 400)
+ * is a {@link RunnerRequestError}.
  */
 export async function invokeDevRunner(
   invocation: InvokeRequest,
-): Promise<{ status: number; response?: RunResponse; error?: { error: string; message?: string } }> {
+): Promise<{ status: number; response: RunResponse }> {
   const url = new URL(`/v1/run/${encodeURIComponent(invocation.endpoint)}`, invocation.baseUrl);
   let res: Awaited<ReturnType<typeof request>>;
   try {
@@ -50,10 +66,11 @@ export async function invokeDevRunner(
     const json = parseJson(text);
     if (json && typeof json === "object" && "run_id" in json)
       return { status: res.statusCode, response: json as RunResponse };
-    return {
-      status: res.statusCode,
-      error: (json as { error: string; message?: string }) ?? { error: text },
-    };
+    const refusal = json as { error?: string; message?: string } | undefined;
+    throw new RunnerRequestError(
+      res.statusCode,
+      refusal?.message ?? refusal?.error ?? (text || "request failed"),
+    );
   }
   let response: RunResponse | undefined;
   const parser = createParser({

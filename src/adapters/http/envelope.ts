@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type { ResolvedCozyModel } from "../../models/sources/cozy-hub.js";
-import type { TaskRequest } from "../../runtime/executor.js";
+import type { ResolvedCozyModels } from "../../contract/scheduler.js";
+import type { TaskRequest } from "../../contract/task.js";
 
 export class EnvelopeError extends Error {
   constructor(
@@ -15,12 +15,16 @@ export class EnvelopeError extends Error {
 /**
  * Turns a request body into a task. The body is the raw payload, or an envelope
  * `{"payload": {...}, "run_id"?, "timeout_ms"?, "owner"?, "user_id"?, "required_variant_refs"?,
- * "resolved_cozy_models_by_id"?}`
- * (reference-behaviour 19: it is an envelope only when `payload` is an object or an array).
+ * "resolved_cozy_models_by_id"?}`; it is an envelope only when `payload` is an object or an array
+ * (as in the Python SDK's dev runner). Presigned model URLs are returned apart: they go to the model host.
  */
-export function taskFromBody(functionName: string, body: unknown, payloadBytes: number): TaskRequest {
+export function taskFromBody(
+  functionName: string,
+  body: unknown,
+  payloadBytes: number,
+): { task: TaskRequest; resolvedCozyModels?: ResolvedCozyModels } {
   if (!isEnvelope(body)) {
-    return { runId: randomUUID(), functionName, payload: body, payloadBytes };
+    return { task: { runId: randomUUID(), functionName, payload: body, payloadBytes } };
   }
   const task: TaskRequest = {
     runId: optionalString(body, "run_id") ?? randomUUID(),
@@ -55,8 +59,7 @@ export function taskFromBody(functionName: string, body: unknown, payloadBytes: 
     throw new EnvelopeError("invalid_envelope", "$.resolved_cozy_models_by_id must be an object");
   }
   // Plain JSON objects work: the disk cache reads each entry's fields and reports what is wrong.
-  if (resolved) task.resolvedCozyModels = resolved as Record<string, ResolvedCozyModel>;
-  return task;
+  return resolved ? { task, resolvedCozyModels: resolved as ResolvedCozyModels } : { task };
 }
 
 type Envelope = Record<string, unknown> & { payload: unknown };

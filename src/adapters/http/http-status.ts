@@ -1,4 +1,4 @@
-import type { RunResult } from "../../runtime/executor.js";
+import type { RunResult } from "../../contract/task.js";
 
 /** The HTTP status of a run's result, and a `Retry-After` in seconds where a retry may succeed. */
 export function httpStatusOf(result: RunResult): { status: number; retryAfterS?: number } {

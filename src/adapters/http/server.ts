@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { RunEvent } from "../../runtime/events.js";
-import type { Executor, RunResult, TaskRequest } from "../../runtime/executor.js";
+import { eventName, type RunEvent } from "../../contract/events.js";
+import type { ResolvedCozyModels } from "../../contract/scheduler.js";
+import type { RunResult, TaskRequest } from "../../contract/task.js";
+import type { Executor } from "../../runtime/executor.js";
 import { EnvelopeError, taskFromBody } from "./envelope.js";
 import { httpStatusOf } from "./http-status.js";
 
@@ -14,6 +16,8 @@ export interface DevServerOptions {
   onRunDone?(result: RunResult, status: number): void;
   /** The model cache's state for `/v1/status` (loaded, on disk, pinned, memory). */
   modelCache?(): Record<string, unknown>;
+  /** Presigned `cozy:` model URLs a request brought, for the model host. */
+  offerResolvedCozyModels?(models: ResolvedCozyModels): void;
 }
 
 /**
@@ -83,8 +87,9 @@ async function runEndpoint(
   const raw = await readBody(req, res);
   if (raw === undefined) return;
   let task: TaskRequest;
+  let resolvedCozyModels: ResolvedCozyModels | undefined;
   try {
-    task = taskFromBody(endpoint, JSON.parse(raw.toString("utf8")), raw.byteLength);
+    ({ task, resolvedCozyModels } = taskFromBody(endpoint, JSON.parse(raw.toString("utf8")), raw.byteLength));
   } catch (error) {
     if (error instanceof EnvelopeError)
       return sendJson(res, 400, { error: error.code, message: error.message });
@@ -99,6 +104,7 @@ async function runEndpoint(
       message: `unknown function '${endpoint}': this project has ${executor.functionNames().join(", ") || "no functions"}`,
     });
   }
+  if (resolvedCozyModels) options.offerResolvedCozyModels?.(resolvedCozyModels);
   const stream = (req.headers.accept ?? "").includes("text/event-stream");
   // Each event is serialized once, as it arrives; the body is then joined from the pieces.
   const events: string[] = [];
@@ -109,8 +115,9 @@ async function runEndpoint(
   if (stream) startEventStream(res);
   const runIdJson = JSON.stringify(task.runId);
   const onEvent = (event: RunEvent) => {
-    const json = `{"run_id":${runIdJson},"event_type":${JSON.stringify(event.type)},"payload":${JSON.stringify(event.payload)}}`;
-    if (stream) res.write(`event: ${event.type}\ndata: ${json}\n\n`);
+    const name = eventName(event);
+    const json = `{"run_id":${runIdJson},"event_type":${JSON.stringify(name)},"payload":${JSON.stringify(event.payload)}}`;
+    if (stream) res.write(`event: ${name}\ndata: ${json}\n\n`);
     else events.push(json);
   };
   const result = await executor.run(task, onEvent);

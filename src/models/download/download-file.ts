@@ -7,6 +7,7 @@ import { Blake3Hasher } from "@napi-rs/blake-hash";
 import pRetry from "p-retry";
 import { type Dispatcher, interceptors } from "undici";
 import { AuthError } from "../../contract/errors.js";
+import { UserError } from "../../contract/user-errors.js";
 import { singleHeader, transientNetworkCode } from "../../util/io-errors.js";
 import { downloadAgent, viaProxy } from "./download-agent.js";
 import { type StreamedResponse, streamedGet } from "./streamed-get.js";
@@ -44,7 +45,7 @@ export interface DownloadFileResult {
 }
 
 /** A download that failed; `url` has its query string removed (presigned URLs carry credentials there). */
-export class DownloadError extends Error {
+export class DownloadError extends UserError {
   constructor(
     message: string,
     readonly url: string,
@@ -53,7 +54,6 @@ export class DownloadError extends Error {
     options?: ErrorOptions,
   ) {
     super(message, options);
-    this.name = new.target.name;
   }
   /** Milliseconds the server asked to wait (`Retry-After`). */
   retryAfterMs?: number;

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { InferenceSession } from "onnxruntime-node";
-import type { Model, PayloadModel } from "../../index.js";
+import type { Model, PayloadModel } from "../../contract/handler-api.js";
 import { normalizeRelativePath, UnsafePathError } from "../../util/relative-path.js";
 
 /**

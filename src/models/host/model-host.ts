@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import type { InferenceSession } from "onnxruntime-node";
 import pLimit from "p-limit";
-import type { ModelInventory } from "../../adapters/grpc/registration.js";
 import { AuthError, CanceledError } from "../../contract/errors.js";
+import type { DiskVolume, EventName, EventPayloads, EventSink, RunEvent } from "../../contract/events.js";
 import type { Manifest } from "../../contract/manifest.js";
 import type {
   ModelLease,
@@ -12,9 +12,9 @@ import type {
   ModelsReport,
 } from "../../contract/model-lease.js";
 import { canonicalizeModelRef, parseModelRef } from "../../contract/model-ref.js";
+import type { ModelSpec } from "../../contract/model-spec.js";
+import type { ModelInventory, ReleaseModels, ResolvedCozyModel } from "../../contract/scheduler.js";
 import type { MachineInfo } from "../../host/machine-info.js";
-import type { ModelSpec } from "../../project/cozy-toml.js";
-import type { EventSink } from "../../runtime/events.js";
 import { EnvironmentError } from "../../settings/runtime.js";
 import { formatGiB } from "../../util/format-bytes.js";
 import { maxConcurrentDownloadsFromEnv } from "../download/download-pool.js";
@@ -33,14 +33,14 @@ import {
   parseProviders,
   type SessionLog,
 } from "../sessions/execution-providers.js";
-import { digestHex, type ResolvedCozyModel } from "../sources/cozy-hub.js";
+import { digestHex } from "../sources/cozy-hub.js";
 import { onnxGraphsOf } from "../sources/hf-file-selection.js";
-import { ensureSnapshot, type ModelSnapshot } from "../sources/snapshot-source.js";
 import { ModelDiskCache, type SnapshotInfo } from "../store/disk-cache.js";
-import { type DiskVolume, diskVolumeOf } from "../store/disk-volume.js";
+import { diskVolumeOf } from "../store/disk-volume.js";
+import { ensureSnapshot, type ModelSnapshot } from "../store/ensure-snapshot.js";
 import { DeviceMemoryError, modelLoadError } from "./model-errors.js";
 import { modelHandle } from "./model-handle.js";
-import { manifestModelIds, type ReleaseModels, resolveInjection, specForModel } from "./model-selection.js";
+import { manifestModelIds, resolveInjection, specForModel } from "./model-selection.js";
 
 export interface ModelHostOptions {
   diskCache: ModelDiskCache;
@@ -167,7 +167,6 @@ export class ModelHost implements ModelProvider {
     const acquired: string[] = [];
     let released = false;
     const report: ModelsReport = { models: [], fetchMs: 0, loadMs: 0 };
-    if (request.resolvedCozyModels) this.setResolvedCozyModels(request.resolvedCozyModels);
     const load = async (): Promise<unknown[]> => {
       const { fn, keyspace, payload } = request;
       const choices = fn.injection_json.map((injection) =>
@@ -484,9 +483,9 @@ export class ModelHost implements ModelProvider {
     this.loaded.delete(modelId);
   }
 
-  private emit(type: string, payload: Record<string, unknown>): void {
+  private emit<K extends EventName>(type: K, payload: EventPayloads[K]): void {
     try {
-      this.options.onEvent?.({ runId: "", type, payload });
+      this.options.onEvent?.({ runId: "", type, payload } as RunEvent);
     } catch {
       // Events are best-effort.
     }

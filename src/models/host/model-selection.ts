@@ -1,7 +1,7 @@
 import { FatalError, ValidationError } from "../../contract/errors.js";
 import type { InjectionEntry, Manifest } from "../../contract/manifest.js";
 import { canonicalizeModelRef } from "../../contract/model-ref.js";
-import { DEFAULT_DTYPES, type ModelSpec } from "../../project/cozy-toml.js";
+import { DEFAULT_DTYPES, type ModelSpec } from "../../contract/model-spec.js";
 
 /** The model an injection resolved to. */
 export interface ModelChoice {

@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { arch, platform } from "node:os";
 import { dirname, join } from "node:path";
 import { InferenceSession, env as ortEnv } from "onnxruntime-node";
+import { UserError } from "../../contract/user-errors.js";
 import type { Logger } from "../../host/logger.js";
 
 /** Execution providers a worker may be configured with, in the spelling ONNX Runtime uses. */
@@ -12,10 +13,9 @@ export type ProviderName = (typeof ALLOWED_PROVIDERS)[number];
 /** Used when `WORKER_ORT_PROVIDERS` is unset or blank: the GPU when it loads, else the CPU. */
 export const DEFAULT_PROVIDERS: readonly ProviderName[] = ["cuda", "cpu"];
 
-export class ProviderConfigError extends Error {
+export class ProviderConfigError extends UserError {
   constructor(message: string) {
-    super(message);
-    this.name = "ProviderConfigError";
+    super(message, { exitCode: 2 });
   }
 }
 

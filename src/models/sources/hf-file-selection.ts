@@ -1,5 +1,6 @@
 import { minimatch } from "minimatch";
-import { DTYPES, type Dtype } from "../../project/cozy-toml.js";
+import { DTYPES, type Dtype } from "../../contract/model-spec.js";
+import { UserError } from "../../contract/user-errors.js";
 import { EnvironmentError, envFlag } from "../../settings/runtime.js";
 import { formatBytes } from "../../util/format-bytes.js";
 import { normalizeRelativePath } from "../../util/relative-path.js";
@@ -48,12 +49,7 @@ export interface HfSelection<F extends HfRepoFile = HfRepoFile> {
   graphs: SelectedGraph[];
 }
 
-export class HfSelectionError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "HfSelectionError";
-  }
-}
+export class HfSelectionError extends UserError {}
 
 /** The reference's guard: 30,000,000,000 bytes. */
 export const DEFAULT_HF_MAX_BYTES = 30_000_000_000;

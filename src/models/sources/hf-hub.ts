@@ -1,6 +1,7 @@
 import pRetry from "p-retry";
 import { type Dispatcher, request } from "undici";
 import { AuthError } from "../../contract/errors.js";
+import { UserError } from "../../contract/user-errors.js";
 import { proxyDispatcher, viaProxy } from "../download/download-agent.js";
 import type { HfRepoFile } from "./hf-file-selection.js";
 
@@ -36,7 +37,7 @@ export interface HfRepoListing {
 }
 
 /** A call to a model hub's API that failed, its HTTP status when there was one; the message says what to do. */
-export class HubError extends Error {
+export class HubError extends UserError {
   constructor(
     message: string,
     readonly status?: number,
@@ -44,7 +45,6 @@ export class HubError extends Error {
     options?: ErrorOptions,
   ) {
     super(message, options);
-    this.name = new.target.name;
   }
 }
 

@@ -1,7 +1,9 @@
 import { copyFile, link, mkdir, readFile, rename, stat, utimes, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { formatModelRef, type ModelRef, parseModelRef } from "../../contract/model-ref.js";
-import type { Dtype } from "../../project/cozy-toml.js";
+import type { Dtype } from "../../contract/model-spec.js";
+import type { ResolvedCozyModel } from "../../contract/scheduler.js";
+import { UserError } from "../../contract/user-errors.js";
 import { EnvironmentError } from "../../settings/runtime.js";
 import { downloadAgent } from "../download/download-agent.js";
 import { downloadFile } from "../download/download-file.js";
@@ -16,7 +18,6 @@ import {
   digestHex,
   missingResolvedUrlsMessage,
   parseResolvedCozyModel,
-  type ResolvedCozyModel,
   SNAPSHOT_DIGEST,
 } from "../sources/cozy-hub.js";
 import { type HfRepoFile, hfSelectionOptionsFromEnv, selectHfFiles } from "../sources/hf-file-selection.js";
@@ -33,6 +34,7 @@ import {
   readCozyMeta,
   readMeta,
   removeSnapshotFiles,
+  type SnapshotFile,
   type SnapshotMeta,
   swapIntoPlace,
   walkFiles,
@@ -94,14 +96,6 @@ export interface EnsureSnapshotOptions {
   pin?: boolean;
 }
 
-export interface SnapshotFile {
-  path: string;
-  size: number;
-  sha256?: string;
-  /** Hex blake3 (cozy: snapshots). */
-  blake3?: string;
-}
-
 /** A snapshot on disk, `hf:` or `cozy:`. */
 export interface Snapshot {
   /** `hf:<repo>@<commit>`, or `cozy:<owner>/<repo>@<snapshot digest>` (an unprefixed digest as `blake3:<hex>`). */
@@ -144,10 +138,9 @@ export interface SnapshotInfo {
 }
 
 /** A snapshot cannot be removed because a run of this process uses it. */
-export class SnapshotInUseError extends Error {
+export class SnapshotInUseError extends UserError {
   constructor(readonly ref: string) {
     super(`${ref} is in use by a running model; unload it first`);
-    this.name = "SnapshotInUseError";
   }
 }
 

@@ -15,7 +15,15 @@ import {
 import { dirname, join } from "node:path";
 import lockfile from "proper-lockfile";
 import type { HfRepoFile } from "../sources/hf-file-selection.js";
-import type { SnapshotFile } from "./disk-cache.js";
+
+/** One file of a snapshot on disk. */
+export interface SnapshotFile {
+  path: string;
+  size: number;
+  sha256?: string;
+  /** Hex blake3 (cozy: snapshots). */
+  blake3?: string;
+}
 
 /**
  * The files of the disk cache, below the cache's own logic: snapshot metadata, the cross-process

@@ -1,6 +1,6 @@
 import { readFile, stat } from "node:fs/promises";
 import { ResourceError } from "../../contract/errors.js";
-import type { Asset } from "../../index.js";
+import type { Asset } from "../../contract/handler-api.js";
 
 /** What is known of a file: its ref and, once materialized or saved, its local copy and digest. */
 export interface AssetInfo {

@@ -6,8 +6,9 @@ import {
   type WorkerRegistration,
   type WorkerResources__Output,
 } from "../../../src/adapters/grpc/proto.js";
-import { buildRegistration, type ModelInventory } from "../../../src/adapters/grpc/registration.js";
+import { buildRegistration } from "../../../src/adapters/grpc/registration.js";
 import type { Manifest } from "../../../src/contract/manifest.js";
+import type { ModelInventory } from "../../../src/contract/scheduler.js";
 import { discover } from "../../../src/discovery/discover.js";
 import type { MachineInfo } from "../../../src/host/machine-info.js";
 import { GEN_WORKER_VERSION } from "../../../src/host/package.js";

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { Dtype } from "../../../src/contract/model-spec.js";
 import {
   DEFAULT_HF_MAX_BYTES,
   type HfRepoFile,
@@ -7,7 +8,6 @@ import {
   hfSelectionOptionsFromEnv,
   selectHfFiles,
 } from "../../../src/models/sources/hf-file-selection.js";
-import type { Dtype } from "../../../src/project/cozy-toml.js";
 import { EnvironmentError } from "../../../src/settings/runtime.js";
 import { UnsafePathError } from "../../../src/util/relative-path.js";
 

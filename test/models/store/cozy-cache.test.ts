@@ -7,13 +7,13 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AuthError } from "../../../src/contract/errors.js";
+import type { ResolvedCozyModel } from "../../../src/contract/scheduler.js";
 import { DownloadIntegrityError } from "../../../src/models/download/download-file.js";
 import { createDownloadPool } from "../../../src/models/download/download-pool.js";
 import {
   CozyHubClient,
   CozyHubError,
   CozyNoCompatibleArtifactError,
-  type ResolvedCozyModel,
 } from "../../../src/models/sources/cozy-hub.js";
 import { HfHubClient } from "../../../src/models/sources/hf-hub.js";
 import { ModelDiskCache } from "../../../src/models/store/disk-cache.js";

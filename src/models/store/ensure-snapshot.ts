@@ -1,6 +1,6 @@
 import type { ModelRef } from "../../contract/model-ref.js";
-import type { EnsureSnapshotOptions, ModelDiskCache, SnapshotSpec } from "../store/disk-cache.js";
-import type { ResolvedCozyModel } from "./cozy-hub.js";
+import type { ResolvedCozyModel } from "../../contract/scheduler.js";
+import type { EnsureSnapshotOptions, ModelDiskCache, SnapshotSpec } from "./disk-cache.js";
 
 /** What the model host needs of a snapshot on disk, whatever hub it came from. */
 export interface ModelSnapshot {

@@ -1,14 +1,4 @@
-/** One worker event of a run, as the reference catalogue names it (`output.delta`, `job.progress`...). */
-export interface RunEvent {
-  runId: string;
-  type: string;
-  payload: Record<string, unknown>;
-}
-
-export type EventSink = (event: RunEvent) => void;
-
-/** Event types a handler may not send through `ctx.emit`: they belong to the runtime. */
-export const RESERVED_EVENT_PREFIXES = ["output.", "metrics.", "model.", "models.", "job."] as const;
+/** The clocks of event payloads. */
 
 let cachedSecond = Number.NaN;
 let cachedPrefix = "";
