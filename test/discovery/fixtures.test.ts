@@ -18,8 +18,8 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "no
 import { isAbsolute, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { discover } from "../../src/discovery/discover.js";
 import { formatProblem, type Problem } from "../../src/contract/problems.js";
+import { discover } from "../../src/discovery/discover.js";
 import { DiscoveryError } from "../../src/discovery/problems.js";
 import { prettyJson } from "../../src/util/canonical-json.js";
 import { REFERENCE_FUNCTION_KEYS } from "../support/reference-manifest.js";
