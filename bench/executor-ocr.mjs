@@ -8,20 +8,21 @@ import { readMachineInfo } from "../dist/host/machine-info.js";
 import { createModelHost } from "../dist/models/host/model-host.js";
 import { Executor } from "../dist/runtime/executor.js";
 import { loadTenantModule } from "../dist/runtime/tenant-loader.js";
-import { runtimeSettingsFromEnv } from "../dist/settings/runtime.js";
+import { devRunnerSettingsFromEnv } from "../dist/settings/dev-runner.js";
 
 const project = fileURLToPath(new URL("projects/ocr", import.meta.url));
 const [sizeText, secondsText, concurrencyText = "1"] = process.argv.slice(2);
 const { manifest } = await discover(project);
 const handlers = await loadTenantModule(project, join(project, manifest.runtime.main));
 const quiet = { info() {}, warn() {} };
+const settings = devRunnerSettingsFromEnv();
 const models = createModelHost({
-  env: process.env,
+  settings: settings.models,
   log: quiet,
-  machine: await readMachineInfo(process.env),
+  machine: await readMachineInfo(settings.host),
   manifest,
 });
-const executor = new Executor({ manifest, handlers, settings: runtimeSettingsFromEnv(), models });
+const executor = new Executor({ manifest, handlers, settings: settings.runtime, models });
 let runs = 0;
 const runOnce = async () => {
   const result = await executor.run({

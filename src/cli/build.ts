@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type { CliSettings } from "../settings/cli.js";
 import type { Output } from "./output.js";
 import { UsageError } from "./usage.js";
 
@@ -11,7 +12,7 @@ interface BuildCliOptions {
   json?: boolean;
 }
 
-export function registerBuild(program: Command, out: Output): void {
+export function registerBuild(program: Command, out: Output, settings: CliSettings): void {
   program
     .command("build")
     .description("build the project's worker image through the Docker Engine")
@@ -55,6 +56,7 @@ Examples:
         push: options.push === true,
         log: out,
         progress: { write: (text) => process.stderr.write(text), tty: process.stderr.isTTY === true },
+        ...(settings.dockerHost ? { dockerHost: settings.dockerHost } : {}),
       });
       if (options.json) {
         const { manifest, ...rest } = result;

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { GEN_WORKER_VERSION } from "../host/package.js";
+import type { CliSettings } from "../settings/cli.js";
 import type { Output } from "./output.js";
 
 interface InitOptions {
@@ -11,11 +12,11 @@ interface InitOptions {
  * The gen-worker dependency written into a new project's package.json: `^<this version>`, or
  * GEN_WORKER_INIT_DEPENDENCY (for example `file:/path/to/gen-worker`, to try a local checkout).
  */
-function genWorkerDependency(): string {
-  return process.env.GEN_WORKER_INIT_DEPENDENCY || `^${GEN_WORKER_VERSION}`;
+function genWorkerDependency(settings: CliSettings): string {
+  return settings.initDependency ?? `^${GEN_WORKER_VERSION}`;
 }
 
-export function registerInit(program: Command, out: Output): void {
+export function registerInit(program: Command, out: Output, settings: CliSettings): void {
   program
     .command("init")
     .description("create a new project from a template, in a new or empty folder")
@@ -50,7 +51,7 @@ init never overwrites anything: a folder that is not empty is refused (exit 1).`
         variables: {
           name: scaffold.projectNameFromDir(dir),
           gen_worker_version: GEN_WORKER_VERSION,
-          gen_worker_dependency: genWorkerDependency(),
+          gen_worker_dependency: genWorkerDependency(settings),
         },
       });
       out.info(

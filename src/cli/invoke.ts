@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import type { RunResponse } from "../adapters/http/client.js";
+import type { CliSettings } from "../settings/cli.js";
 import { ExitCode, type Output } from "./output.js";
 import { payloadFromTokens } from "./payload-tokens.js";
 import { UsageError } from "./usage.js";
@@ -43,13 +44,13 @@ const SCHEDULER_ONLY_OPTIONS = {
   printRegistrations: "--print-registrations",
 } as const satisfies Partial<Record<keyof InvokeOptions, string>>;
 
-export function registerInvoke(program: Command, out: Output): void {
+export function registerInvoke(program: Command, out: Output, settings: CliSettings): void {
   program
     .command("invoke")
     .description("run an endpoint on a dev runner, or on a worker through a one-shot scheduler (--scheduler)")
     .argument("<endpoint>", "endpoint or function name, e.g. hello")
     .argument("[fields...]", "payload fields: key=value (string), key:=<json>, key@<file> (file text)")
-    .option("--url <url>", "the dev runner", process.env.GEN_WORKER_URL ?? "http://127.0.0.1:8081")
+    .option("--url <url>", "the dev runner", settings.runnerUrl)
     .option("--payload-json <json>", "the payload as JSON")
     .option("-f, --file <file>", "read the payload from a JSON file")
     .option("--timeout-ms <ms>", "cancel the run after this long")

@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { GEN_WORKER_VERSION } from "../host/package.js";
+import { cliSettingsFromEnv } from "../settings/cli.js";
 import { registerBuild } from "./build.js";
 import { registerDiscover } from "./discover.js";
 import { reportFailure } from "./failures.js";
@@ -11,7 +12,8 @@ import { registerRun } from "./run.js";
 import { registerServe } from "./serve.js";
 
 export async function main(argv: string[]): Promise<void> {
-  const out = terminalOutput();
+  const settings = cliSettingsFromEnv();
+  const out = terminalOutput(settings.noColor);
   const program = new Command("cozy-worker")
     .description("Build, run and serve Cozy inference endpoints written as TypeScript handlers.")
     .version(GEN_WORKER_VERSION, "-v, --version")
@@ -29,11 +31,11 @@ Examples:
   $ SCHEDULER_ADDR=127.0.0.1:8080 WORKER_JWT=dev cozy-worker serve examples/hello
                                                    run the production worker against a scheduler`,
   );
-  registerInit(program, out);
+  registerInit(program, out, settings);
   registerDiscover(program, out);
-  registerBuild(program, out);
-  registerRun(program, out);
-  registerInvoke(program, out);
+  registerBuild(program, out, settings);
+  registerRun(program, out, settings);
+  registerInvoke(program, out, settings);
   registerServe(program, out);
   registerModels(program, out);
   try {

@@ -35,15 +35,22 @@ which needs WORKER_ALLOW_COZY_HUB_API_RESOLVE=1, COZY_HUB_URL and (for private r
 Progress goes to stderr.`,
     )
     .action(async (model: string, dir: string, options: { dtype?: string; json?: boolean }) => {
-      const [{ ModelDiskCache }, { pullModel, pullSpec }, { formatBytes }, { downloadProgress }] =
-        await Promise.all([
-          import("../models/store/disk-cache.js"),
-          import("../models/store/pull.js"),
-          import("../util/format-bytes.js"),
-          import("./download-progress.js"),
-        ]);
-      const spec = await pullSpec(model, dir, options.dtype);
-      const cache = new ModelDiskCache();
+      const [
+        { ModelDiskCache },
+        { pullModel, pullSpec },
+        { formatBytes },
+        { downloadProgress },
+        { modelSettingsFromEnv },
+      ] = await Promise.all([
+        import("../models/store/disk-cache.js"),
+        import("../models/store/pull.js"),
+        import("../util/format-bytes.js"),
+        import("./download-progress.js"),
+        import("../settings/models.js"),
+      ]);
+      const settings = modelSettingsFromEnv();
+      const spec = await pullSpec(model, dir, options.dtype, settings);
+      const cache = new ModelDiskCache({ settings });
       const started = Date.now();
       const progress = downloadProgress(out);
       const onProgress = (file: FileProgress) => progress.onProgress(file);
@@ -71,8 +78,9 @@ Progress goes to stderr.`,
     .option("--json", "print them as JSON on stdout")
     .action(async (options: { json?: boolean }) => {
       const { ModelDiskCache } = await import("../models/store/disk-cache.js");
+      const { modelSettingsFromEnv } = await import("../settings/models.js");
       const { formatBytes } = await import("../util/format-bytes.js");
-      const cache = new ModelDiskCache();
+      const cache = new ModelDiskCache({ settings: modelSettingsFromEnv() });
       const snapshots = (await cache.listSnapshots()).reverse();
       if (options.json) {
         const rows = snapshots.map(({ pinned: _pinned, lastUsed, ...info }) => ({
@@ -104,10 +112,11 @@ Progress goes to stderr.`,
     .option("--json", "print what was removed as JSON on stdout")
     .action(async (ref: string, options: { json?: boolean }) => {
       const { ModelDiskCache } = await import("../models/store/disk-cache.js");
+      const { modelSettingsFromEnv } = await import("../settings/models.js");
       const { formatBytes } = await import("../util/format-bytes.js");
       const { parseModelRef } = await import("../contract/model-ref.js");
       parseModelRef(ref);
-      const cache = new ModelDiskCache();
+      const cache = new ModelDiskCache({ settings: modelSettingsFromEnv() });
       const removed = await cache.removeSnapshot(ref.trim());
       if (options.json) {
         await out.writeResult(`${JSON.stringify(removed.map((info) => info.ref))}\n`);

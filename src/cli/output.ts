@@ -13,8 +13,8 @@ export interface Output {
   error(message: string): void;
 }
 
-export function terminalOutput(): Output {
-  const colour = process.stderr.isTTY === true && !process.env.NO_COLOR;
+export function terminalOutput(noColor: boolean): Output {
+  const colour = process.stderr.isTTY === true && !noColor;
   const paint = (style: "yellow" | "red", text: string) => (colour ? styleText(style, text) : text);
   const log = new BatchedLines((text) => process.stderr.write(text));
   // Other messages flush the batched lines first, so stderr stays in order.

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { type CliSettings, shellVariable } from "../settings/cli.js";
 import { installCrashGuards } from "./crash-guards.js";
 import { ExitCode, type Output } from "./output.js";
 import { parseListenAddress, UsageError } from "./usage.js";
@@ -14,23 +15,15 @@ interface RunOptions {
   drainTimeout: string;
 }
 
-export function registerRun(program: Command, out: Output): void {
+export function registerRun(program: Command, out: Output, settings: CliSettings): void {
   program
     .command("run")
     .description("serve a project's endpoints over HTTP for development (the dev runner)")
     .argument("[dir]", "project folder holding cozy.toml", ".")
     .option("--local", "run the handlers on this machine, without Docker")
     .option("--image <tag>", "run the dev runner inside this built image (Docker), e.g. my-worker:dev")
-    .option(
-      "--listen <host:port>",
-      "address to serve on",
-      process.env.GEN_WORKER_HTTP_LISTEN ?? "127.0.0.1:8081",
-    )
-    .option(
-      "--outputs <dir>",
-      "where saved files go (runs/<run_id>/outputs/...)",
-      process.env.GEN_WORKER_OUTPUT_DIR ?? "outputs",
-    )
+    .option("--listen <host:port>", "address to serve on", settings.listen)
+    .option("--outputs <dir>", "where saved files go (runs/<run_id>/outputs/...)", settings.outputsDir)
     .option(
       "--files <dir>",
       'serve this folder as the file API: an input Asset {"ref": "a.wav"} reads <dir>/a.wav',
@@ -75,7 +68,7 @@ Examples:
         throw new UsageError(`--drain-timeout must be a number of seconds, got "${options.drainTimeout}"`);
       }
       if (options.image !== undefined) {
-        await runInImage(options.image, options, drainSeconds, out);
+        await runInImage(options.image, options, drainSeconds, out, settings);
         return;
       }
       if (options.env.length > 0) {
@@ -85,7 +78,10 @@ Examples:
       }
       installCrashGuards(out);
       out.info(`loading ${dir} ...`);
-      const { startLocalRunner } = await import("../dev/local-runner.js");
+      const [{ startLocalRunner }, { devRunnerSettingsFromEnv }] = await Promise.all([
+        import("../dev/local-runner.js"),
+        import("../settings/dev-runner.js"),
+      ]);
       const runner = await startLocalRunner({
         dir,
         listen: parseListenAddress(options.listen),
@@ -93,6 +89,7 @@ Examples:
         filesDir: options.files,
         watch: options.watch === true,
         drainTimeoutMs: drainSeconds * 1000,
+        settings: devRunnerSettingsFromEnv(),
         log: out,
       });
       out.info(`dev runner on ${runner.url}  (functions: ${runner.functions.join(", ") || "none"})`);
@@ -110,6 +107,7 @@ async function runInImage(
   options: RunOptions,
   drainSeconds: number,
   out: Output,
+  settings: CliSettings,
 ): Promise<void> {
   const listen = parseListenAddress(options.listen);
   const env = containerEnv(options.env);
@@ -117,7 +115,7 @@ async function runInImage(
     import("../image/engine.js"),
     import("../image/container.js"),
   ]);
-  const container = await runImage(await connectEngine(), {
+  const container = await runImage(await connectEngine(settings.dockerHost), {
     image,
     listen,
     outputsDir: options.outputs,
@@ -147,7 +145,7 @@ function containerEnv(settings: readonly string[]): string[] {
     if (!/^[A-Za-z_][A-Za-z0-9_]*(=|$)/.test(setting))
       throw new UsageError(`--env ${setting}: write KEY=VALUE, or KEY to pass this shell's value`);
     if (setting.includes("=")) return setting;
-    const value = process.env[setting];
+    const value = shellVariable(setting);
     if (value === undefined) throw new UsageError(`--env ${setting}: ${setting} is not set in this shell`);
     return `${setting}=${value}`;
   });

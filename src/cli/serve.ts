@@ -28,16 +28,18 @@ Examples:
   $ cozy-worker invoke hello name=world --scheduler --listen 127.0.0.1:8080   (in another terminal)`,
     )
     .action(async (dir: string, options: ServeCliOptions) => {
-      const [{ prepareWorker }, { createLogger }] = await Promise.all([
+      const [{ prepareWorker }, { createLogger }, { workerSettingsFromEnv }] = await Promise.all([
         import("../adapters/grpc/serve.js"),
         import("../host/logger.js"),
+        import("../settings/worker.js"),
       ]);
-      const log = createLogger();
+      const settings = workerSettingsFromEnv();
+      const log = createLogger(settings.host.logLevel);
       installCrashGuards(out);
       const worker = await prepareWorker({
         dir,
         ...(options.manifest ? { manifestPath: options.manifest } : {}),
-        env: process.env,
+        settings,
         log,
       });
       let stopping: Promise<void> | undefined;

@@ -1,4 +1,4 @@
-/** The `error_type` values the Cozy scheduler understands (reference mapping table). */
+/** The `error_type` values the Cozy scheduler understands. */
 export type ErrorType = "validation" | "retryable" | "resource" | "fatal" | "auth" | "canceled" | "internal";
 
 /** Base class of every error a handler may throw on purpose. */

@@ -1,6 +1,6 @@
 import type { ModelSpec, Resources } from "./model-spec.js";
 
-/** `{module, qualname}` of a payload, output or delta type, as the reference records it. */
+/** `{module, qualname}` of a payload, output or delta type, as the Python SDK records it. */
 export interface TypeLocation {
   /** The source file declaring the type, relative to the project (`gen-worker` for SDK types). */
   module: string;
@@ -14,8 +14,8 @@ export interface InjectionEntry {
 }
 
 /**
- * One handler in the manifest. The keys up to `delta_output_schema` are the reference's, in its
- * order (reference-behaviour 3.3); `export` and `description` are TypeScript additions.
+ * One handler in the manifest. The keys up to `delta_output_schema` are the Python SDK's, in its
+ * order; `export` and `description` are TypeScript additions.
  */
 export interface ManifestFunction {
   name: string;
@@ -41,7 +41,7 @@ export interface ManifestFunction {
   description?: string;
 }
 
-/** What `/app/.cozy/manifest.json` holds: the reference's keys plus `runtime`. */
+/** What `/app/.cozy/manifest.json` holds: the Python SDK's keys plus `runtime`. */
 export interface Manifest {
   project_name: string;
   functions: ManifestFunction[];

@@ -1,5 +1,5 @@
 import { UserError } from "./user-errors.js";
-/** A model reference: a Hugging Face repo or a Cozy Hub repo (reference-behaviour section 5). */
+/** A model reference: a Hugging Face repo or a Cozy Hub repo. */
 export type ModelRef =
   | { scheme: "hf"; repo: string; revision?: string }
   | { scheme: "cozy"; owner: string; repo: string; tag: string; digest?: string };
@@ -42,7 +42,7 @@ export function formatModelRef(ref: ModelRef): string {
   return ref.digest ? `${name}@${ref.digest}` : `${name}:${ref.tag}`;
 }
 
-/** The canonical form of `input`, or `input` unchanged when it does not parse (as the reference worker does). */
+/** The canonical form of `input`, or `input` unchanged when it does not parse (as the Python SDK worker does). */
 export function canonicalizeModelRef(input: string): string {
   try {
     return formatModelRef(parseModelRef(input));
@@ -53,7 +53,7 @@ export function canonicalizeModelRef(input: string): string {
 }
 
 function parseHfRef(body: string, input: string): ModelRef {
-  // The reference tolerates a doubled `hf:hf:`; any repetition is dropped so the canonical form is stable.
+  // The Python SDK tolerates a doubled `hf:hf:`; any repetition is dropped so the canonical form is stable.
   const withoutDoubledPrefix = body.replace(/^(hf:)+/i, "");
   if (withoutDoubledPrefix === "") {
     throw new ModelRefError(`empty hf model ref ${JSON.stringify(input)}: name a repo, ${HF_EXAMPLES}`);

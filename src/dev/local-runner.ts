@@ -12,7 +12,7 @@ import type { ModelHost } from "../models/host/model-host.js";
 import type { SessionLog } from "../models/sessions/execution-providers.js";
 import { Executor } from "../runtime/executor.js";
 import { loadTenantModule } from "../runtime/tenant-loader.js";
-import { runtimeSettingsFromEnv } from "../settings/runtime.js";
+import type { DevRunnerSettings } from "../settings/dev-runner.js";
 import { type DevFileApi, startDevFileApi } from "./file-api-server.js";
 
 export interface ListenAddress {
@@ -28,6 +28,8 @@ export interface LocalRunnerOptions {
   filesDir?: string | undefined;
   watch: boolean;
   drainTimeoutMs: number;
+  /** The runner's settings: the runtime's limits, the models' and the machine's. */
+  settings: DevRunnerSettings;
   log: {
     info(message: string): void;
     logLine(message: string): void;
@@ -54,13 +56,14 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
   const dir = resolve(options.dir);
   const outputsDir = resolve(options.outputsDir);
   const executors = new Set<Executor>();
+  const { settings } = options;
   // Made on first need: a project without models does not pay for loading ONNX Runtime.
   let models: Promise<ModelHost> | undefined;
   const modelHost = () => {
-    models ??= Promise.all([import("../models/host/model-host.js"), readMachineInfo(process.env)]).then(
+    models ??= Promise.all([import("../models/host/model-host.js"), readMachineInfo(settings.host)]).then(
       ([{ createModelHost }, machine]) =>
         createModelHost({
-          env: process.env,
+          settings: settings.models,
           machine,
           log: sessionLog(options.log),
           onEvent: (event) => logModelEvent(event, options.log),
@@ -70,10 +73,10 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
   };
   let loadedHost: ModelHost | undefined;
   let files: DevFileApi | undefined;
-  let env = process.env;
+  let runtime = settings.runtime;
   if (options.filesDir !== undefined) {
     files = await startDevFileApi({ dir: resolve(options.filesDir), listen: "127.0.0.1:0" });
-    env = { ...process.env, FILE_API_BASE_URL: files.url, FILE_API_TOKEN: "" };
+    runtime = { ...runtime, fileApi: { baseUrl: files.url } };
   }
   const loadExecutor = async () => {
     const { manifest } = await discover(dir);
@@ -83,13 +86,11 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
       loadedHost.setManifest(manifest);
       void loadedHost.refreshDiskInventory();
     }
-    const settings = runtimeSettingsFromEnv();
     return new Executor({
       manifest,
       handlers,
-      settings,
+      settings: runtime,
       outputsDir,
-      env,
       ...(loadedHost ? { models: loadedHost } : {}),
     });
   };

@@ -1,6 +1,6 @@
 /**
  * The engine of `cozy-worker invoke ENDPOINT --scheduler`: a one-shot scheduler that waits for one
- * worker to connect, sends it one run and prints what comes back, in the reference mock
+ * worker to connect, sends it one run and prints what comes back, in the Python SDK mock
  * orchestrator's transcript format (`[connected]`, `[sent]`, `[event]`, `[output]`, `[error]`).
  */
 import { randomUUID } from "node:crypto";
@@ -20,7 +20,7 @@ import {
   WaitTimeoutError,
 } from "./scheduler-server.js";
 
-/** Exit codes, as the reference mock orchestrator's. */
+/** Exit codes, as the Python SDK mock orchestrator's. */
 export const OneShotExit = { Success: 0, RunFailed: 1, NoWorker: 2, NoResult: 3 } as const;
 
 /** Where the transcript goes, one line (without its newline) per call. */
@@ -263,7 +263,7 @@ function printable(value: unknown): unknown {
   return value;
 }
 
-/** A string as Python's repr() writes it (the reference prints with it). */
+/** A string as Python's repr() writes it (the Python SDK prints with it). */
 function pyRepr(text: string): string {
   const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
   let body = "";

@@ -20,7 +20,7 @@ export interface SchemaBuilderOptions {
   report(node: ts.Node, message: string): void;
 }
 
-/** The wire shape of an input or output file (reference-behaviour 11.1). */
+/** The wire shape of an input or output file. */
 const ASSET_SCHEMA: JsonSchema = {
   title: "Asset",
   description:
@@ -66,7 +66,7 @@ export class SchemaBuilder {
 
   /**
    * The root schema of a payload, output or delta type. An anonymous object type is named
-   * `fallbackName` so that every object root has the reference's `{$ref, $defs}` shape.
+   * `fallbackName` so that every object root has the Python SDK's `{$ref, $defs}` shape.
    */
   root(
     type: ts.Type,
@@ -369,7 +369,7 @@ export class SchemaBuilder {
     return this.object(type, site);
   }
 
-  /** A TypeScript `enum`: its member values, sorted as the reference sorts Enum values. */
+  /** A TypeScript `enum`: its member values, sorted as the Python SDK sorts Enum values. */
   private enumBody(type: ts.Type): JsonSchema {
     const members = type.isUnion() ? type.types : [type];
     return { enum: sortValues(members.map(literalValue)) };

@@ -1,15 +1,16 @@
-import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { availableParallelism, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
+import type { FakeGpu, HostSettings } from "../settings/host.js";
+import { GPU_QUERY_ARGS, runNvidiaSmi } from "./nvidia-smi.js";
 
 /** GPU device 0 as nvidia-smi reports it (or as WORKER_FAKE_GPU_* fakes it). */
 export interface GpuInfo {
   count: number;
   name: string;
-  /** The NVIDIA driver version (the reference put the CUDA runtime version here). */
+  /** The NVIDIA driver version (the Python SDK put the CUDA runtime version here). */
   driver: string;
   memoryBytes: number;
   usedBytes: number;
@@ -29,32 +30,25 @@ export interface MachineInfo {
 }
 
 const MIB = 1024 * 1024;
-const GIB = 1024 * MIB;
-const NVIDIA_SMI_TIMEOUT_MS = 5000;
-export const NVIDIA_SMI_ARGS = [
-  "--query-gpu=name,driver_version,memory.total,memory.used,memory.free,compute_cap",
-  "--format=csv,noheader,nounits",
-] as const;
 
 /**
  * Reads the machine: CPU count, memory (the container's limit when lower than the host's RAM), GPU
- * device 0 through nvidia-smi (the binary is looked up on `env.PATH`), the onnxruntime-node version.
+ * device 0 through nvidia-smi (looked up on the settings' `PATH`), the onnxruntime-node version.
  * Never throws: a missing or failing nvidia-smi means no GPU.
  */
-export async function readMachineInfo(env: NodeJS.ProcessEnv): Promise<MachineInfo> {
+export async function readMachineInfo(settings: HostSettings): Promise<MachineInfo> {
   const info: MachineInfo = {
     cpuCores: availableParallelism(),
     memoryBytes: memoryBytes(),
     onnxruntimeVersion: onnxruntimeVersion(),
   };
-  const gpu = fakeGpu(env) ?? (await queryNvidiaSmi(env));
-  if (gpu) info.gpu = { ...gpu, cudaVersion: cudaVersion(env) };
+  const gpu = fakeGpu(settings.fakeGpu) ?? (await queryGpu(settings.searchPath));
+  if (gpu) info.gpu = { ...gpu, cudaVersion: settings.cudaVersion };
   return info;
 }
 
 /**
- * Parses `nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used,memory.free,compute_cap
- * --format=csv,noheader,nounits`: device 0 from the first line, `count` = number of lines, MiB
+ * Parses what nvidia-smi prints for {@link GPU_QUERY_ARGS}: device 0 from the first line, `count` = number of lines, MiB
  * turned into bytes, `[N/A]` and other unreadable numbers as 0. `undefined` when there is no device line.
  */
 export function parseNvidiaSmi(csv: string): Omit<GpuInfo, "cudaVersion"> | undefined {
@@ -89,45 +83,14 @@ function isUnknown(value: string): boolean {
   return /^\[.*\]$/.test(value);
 }
 
-function queryNvidiaSmi(env: NodeJS.ProcessEnv): Promise<Omit<GpuInfo, "cudaVersion"> | undefined> {
-  return new Promise((resolve) => {
-    try {
-      execFile(
-        "nvidia-smi",
-        [...NVIDIA_SMI_ARGS],
-        { timeout: NVIDIA_SMI_TIMEOUT_MS, env, windowsHide: true },
-        (error, stdout) => {
-          resolve(error ? undefined : parseNvidiaSmi(String(stdout)));
-        },
-      );
-    } catch {
-      resolve(undefined);
-    }
-  });
+async function queryGpu(searchPath: string | undefined): Promise<Omit<GpuInfo, "cudaVersion"> | undefined> {
+  const stdout = await runNvidiaSmi(GPU_QUERY_ARGS, searchPath);
+  return stdout === undefined ? undefined : parseNvidiaSmi(stdout);
 }
 
-function fakeGpu(env: NodeJS.ProcessEnv): Omit<GpuInfo, "cudaVersion"> | undefined {
-  const count = Number(env.WORKER_FAKE_GPU_COUNT?.trim() || "0");
-  if (!Number.isSafeInteger(count) || count <= 0) return undefined;
-  const memory = Number(env.WORKER_FAKE_GPU_MEMORY_BYTES?.trim() || Number.NaN);
-  const memoryBytes = Number.isSafeInteger(memory) && memory >= 0 ? memory : 24 * GIB;
-  return {
-    count,
-    name: env.WORKER_FAKE_GPU_NAME?.trim() || "FakeGPU",
-    driver: env.WORKER_FAKE_GPU_DRIVER?.trim() || "fake",
-    memoryBytes,
-    usedBytes: 0,
-    freeBytes: memoryBytes,
-    sm: "",
-  };
-}
-
-function cudaVersion(env: NodeJS.ProcessEnv): string {
-  for (const name of ["WORKER_CUDA_VERSION", "CUDA_VERSION", "NVIDIA_CUDA_VERSION"]) {
-    const value = env[name]?.trim();
-    if (value) return value;
-  }
-  return "";
+function fakeGpu(fake: FakeGpu | undefined): Omit<GpuInfo, "cudaVersion"> | undefined {
+  if (fake === undefined) return undefined;
+  return { ...fake, usedBytes: 0, freeBytes: fake.memoryBytes, sm: "" };
 }
 
 /** Total RAM, or the cgroup memory limit when one is set and lower. */

@@ -36,6 +36,8 @@ export interface BuildOptions {
   log: { info(message: string): void; warn(message: string): void };
   /** Where live progress goes (stderr), and whether it is a terminal. */
   progress: { write(text: string): void; tty: boolean };
+  /** DOCKER_HOST, for messages. */
+  dockerHost?: string;
 }
 
 export interface BuildResult {
@@ -60,7 +62,7 @@ export async function buildProject(options: BuildOptions): Promise<BuildResult> 
   const dir = resolve(options.dir);
   const { log } = options;
   await checkProject(dir);
-  // A project without a Dockerfile builds with gen-worker's own, as --cpu would (DESIGN §2).
+  // A project without a Dockerfile builds with gen-worker's own, as --cpu would.
   let target = options.target;
   if (target === undefined && !existsSync(join(dir, "Dockerfile"))) {
     target = "cpu";
@@ -91,7 +93,7 @@ export async function buildProject(options: BuildOptions): Promise<BuildResult> 
     throw problemsError("the handlers do not type-check: fix these errors", typeProblems);
   const bundle = await bundleHandlers(mainPath);
 
-  const docker = await connectEngine();
+  const docker = await connectEngine(options.dockerHost);
   const buildargs: Record<string, string> = {};
   if (options.baseImage) buildargs[BASE_IMAGE_ARG] = options.baseImage;
   if (facts.depsArg) {

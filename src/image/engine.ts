@@ -2,13 +2,16 @@ import Docker from "dockerode";
 import { BuildError } from "./errors.js";
 import type { EngineEvent } from "./progress.js";
 
-/** The Docker Engine named by DOCKER_HOST (default: the local socket), once it has answered a ping. */
-export async function connectEngine(): Promise<Docker> {
+/**
+ * The Docker Engine named by DOCKER_HOST (default: the local socket; dockerode reads the variable
+ * itself, `dockerHost` names it in the message), once it has answered a ping.
+ */
+export async function connectEngine(dockerHost?: string): Promise<Docker> {
   const docker = new Docker();
   try {
     await docker.ping();
   } catch (error) {
-    const where = process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock";
+    const where = dockerHost ?? "unix:///var/run/docker.sock";
     throw new BuildError(
       `no Docker engine answered at ${where} (${(error as Error).message}): start Docker, or set DOCKER_HOST to an engine that runs`,
     );

@@ -2,7 +2,7 @@ const MAX_SLUG_LENGTH = 128;
 
 /**
  * The URL-safe name of an endpoint or project, exactly as the Cozy platform derives it
- * (reference-behaviour 3.4): lowercase, `_` and other runs of non `[a-z0-9.]` become `-`,
+ *: lowercase, `_` and other runs of non `[a-z0-9.]` become `-`,
  * dots kept, ends trimmed of `-` and `.`, at most 128 characters.
  */
 export function slugify(name: string): string {

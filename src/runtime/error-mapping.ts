@@ -1,6 +1,6 @@
 import { type ErrorType, WorkerError } from "../contract/errors.js";
 
-/** How a failed run is reported: the reference's `(error_type, retryable, safe_message, error_message)`. */
+/** How a failed run is reported: the Python SDK's `(error_type, retryable, safe_message, error_message)`. */
 export interface RunFailure {
   errorType: ErrorType;
   retryable: boolean;
@@ -13,7 +13,7 @@ export interface RunFailure {
 const MAX_SAFE_MESSAGE = 500;
 const OUT_OF_MEMORY = /out of memory|failed to allocate memory|OutOfMemory|bad_alloc/i;
 
-/** Maps anything a handler (or the runtime around it) threw to the reference's error table. */
+/** Maps anything a handler (or the runtime around it) threw to the Python SDK's error table. */
 export function describeFailure(error: unknown): RunFailure {
   const name = error instanceof Error ? error.name : typeof error;
   const message = error instanceof Error ? error.message : String(error);

@@ -35,7 +35,6 @@ export interface ExecutorOptions {
   onEvent?: EventSink;
   /** Loads the models handlers inject; required when any function injects one. */
   models?: ModelProvider;
-  env?: NodeJS.ProcessEnv;
 }
 
 interface ActiveRun {
@@ -45,7 +44,7 @@ interface ActiveRun {
 
 /**
  * Runs tasks: admission, payload validation, input files, the handler itself (single or
- * streaming), output checks, cancellation, timeouts, and the reference's events in order.
+ * streaming), output checks, cancellation, timeouts, and the Python SDK's events in order.
  * Transport-free: the dev HTTP runner and the gRPC worker both drive it.
  */
 export class Executor {
@@ -285,7 +284,7 @@ export class Executor {
       maxFileBytes: settings.maxOutputFileBytes,
     };
     if (outputsDir) return new LocalOutputStore({ outputsDir, ...common });
-    const api = resolveFileApi(task, this.options.env ?? process.env);
+    const api = resolveFileApi(task, settings.fileApi);
     return api ? new RemoteOutputStore({ api, ...common }) : undefined;
   }
 
@@ -302,7 +301,7 @@ export class Executor {
     const defs = fn.input_schema.$defs as Record<string, unknown> | undefined;
     if (!defs || !("Asset" in defs)) return payload;
     const { settings } = this.options;
-    const fileApi = resolveFileApi(task, this.options.env ?? process.env);
+    const fileApi = resolveFileApi(task, settings.fileApi);
     return materializeAssets(payload, fn.input_schema, {
       runId: task.runId,
       owner: task.owner ?? "",

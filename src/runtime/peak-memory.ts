@@ -4,7 +4,7 @@ let cachedAt = Number.NEGATIVE_INFINITY;
 let cachedBytes = 0;
 
 /**
- * The process's peak resident memory in bytes (the reference's `peak_ram_bytes`). Reading it is a
+ * The process's peak resident memory in bytes (the Python SDK's `peak_ram_bytes`). Reading it is a
  * system call that costs more than a trivial run, so the value is refreshed at most every 250 ms.
  */
 export function peakRamBytes(): number {

@@ -1,6 +1,6 @@
 import { UserError } from "../contract/user-errors.js";
 /**
- * Scheduler addresses as the reference reads them (reference-behaviour 18.1, wire-contract 4.7).
+ * Scheduler addresses as the Python SDK reads them.
  *
  * | form                              | TLS |
  * |-----------------------------------|-----|

@@ -1,4 +1,7 @@
-import { EnvironmentError, type RuntimeSettings, runtimeSettingsFromEnv } from "./runtime.js";
+import { type HostSettings, readHostSettings } from "./host.js";
+import { type ModelSettings, readModelSettings } from "./models.js";
+import { type Environment, EnvReader, processEnvironment } from "./read.js";
+import { type RuntimeSettings, readRuntimeSettings } from "./runtime.js";
 import { type SchedulerAddress, SchedulerAddressError, schedulerAddresses } from "./scheduler-address.js";
 
 /** Backoff between connection attempts (see `reconnectDelayMs` in ./backoff.ts). */
@@ -13,7 +16,7 @@ export interface ReconnectPolicy {
   maxAttempts: number;
 }
 
-/** Optional start-up verification of `WORKER_JWT` (wire-contract 4.1). */
+/** Optional start-up verification of `WORKER_JWT`. */
 export interface JwksCheck {
   url: string;
   ttlSeconds: number;
@@ -37,23 +40,29 @@ export interface WorkerSettings {
   /** Messages kept while the stream is down; 0 = no limit. */
   outboxLimit: number;
   runtime: RuntimeSettings;
+  models: ModelSettings;
+  host: HostSettings;
 }
 
 /**
  * Reads {@link WorkerSettings}. Throws {@link EnvironmentError} listing every problem (its own and
  * those of `runtimeSettingsFromEnv`), one sentence each with the fix. Blank values count as unset.
  *
- * Deliberate differences from the reference: `RECONNECT_DELAY` defaults to 1 s (not 5) and
+ * Deliberate differences from the Python SDK: `RECONNECT_DELAY` defaults to 1 s (not 5) and
  * `RECONNECT_MAX_DELAY` to 30 s (not 60), because the delay also applies after a stream drops
- * (the reference re-dialled those with no delay at all).
+ * (the Python SDK re-dialled those with no delay at all).
  */
-export function workerSettingsFromEnv(env: NodeJS.ProcessEnv): WorkerSettings {
-  const problems: string[] = [];
-  const reader = new EnvReader(env, problems);
+export function workerSettingsFromEnv(env: Environment = processEnvironment()): WorkerSettings {
+  const reader = new EnvReader(env);
+  const problems = reader.problems;
 
   let addresses: SchedulerAddress[] = [];
   try {
-    addresses = schedulerAddresses(env.SCHEDULER_ADDR, env.SCHEDULER_ADDRS, env.USE_TLS);
+    addresses = schedulerAddresses(
+      reader.text("SCHEDULER_ADDR"),
+      reader.text("SCHEDULER_ADDRS"),
+      reader.text("USE_TLS"),
+    );
   } catch (error) {
     if (!(error instanceof SchedulerAddressError)) throw error;
     problems.push(...error.problems);
@@ -84,15 +93,11 @@ export function workerSettingsFromEnv(env: NodeJS.ProcessEnv): WorkerSettings {
   const drainTimeoutMs = reader.seconds("WORKER_DRAIN_TIMEOUT_SECONDS", 30, "0 = cancel runs at once");
   const outboxLimit = reader.count("WORKER_OUTBOX_MAX_MESSAGES", 10000, "0 = no limit");
 
-  let runtime: RuntimeSettings | undefined;
-  try {
-    runtime = runtimeSettingsFromEnv(env);
-  } catch (error) {
-    if (!(error instanceof EnvironmentError)) throw error;
-    problems.push(...error.problems);
-  }
-
-  if (problems.length > 0 || jwt === undefined || runtime === undefined) throw new EnvironmentError(problems);
+  const runtime = readRuntimeSettings(reader);
+  const models = readModelSettings(reader);
+  const host = readHostSettings(reader);
+  reader.done();
+  if (jwt === undefined) throw new Error("unreachable: a missing WORKER_JWT is a problem");
   const settings: WorkerSettings = {
     addresses,
     jwt,
@@ -103,6 +108,8 @@ export function workerSettingsFromEnv(env: NodeJS.ProcessEnv): WorkerSettings {
     drainTimeoutMs,
     outboxLimit,
     runtime,
+    models,
+    host,
   };
   if (jwks) settings.jwks = jwks;
   return settings;
@@ -140,46 +147,4 @@ function readJwksCheck(reader: EnvReader, problems: string[]): JwksCheck | undef
   if (issuer !== undefined) check.issuer = issuer;
   if (audience !== undefined) check.audience = audience;
   return check;
-}
-
-class EnvReader {
-  constructor(
-    private readonly env: NodeJS.ProcessEnv,
-    private readonly problems: string[],
-  ) {}
-
-  /** The trimmed value, or undefined when unset or blank. */
-  text(name: string): string | undefined {
-    const value = this.env[name]?.trim();
-    return value ? value : undefined;
-  }
-
-  /** A duration in seconds (fractions allowed), returned in milliseconds. */
-  seconds(name: string, fallbackSeconds: number, meaningOfZero?: string): number {
-    const raw = this.text(name);
-    if (raw === undefined) return fallbackSeconds * 1000;
-    const value = Number(raw);
-    if (!Number.isFinite(value) || value < 0) {
-      const zero = meaningOfZero ? `; ${meaningOfZero}` : "";
-      this.problems.push(
-        `${name} must be a number of seconds, 0 or more (e.g. 1 or 0.5${zero}), got "${raw}"; leave it unset for ${fallbackSeconds}`,
-      );
-      return fallbackSeconds * 1000;
-    }
-    return Math.round(value * 1000);
-  }
-
-  /** A whole number of 0 or more. */
-  count(name: string, fallback: number, meaningOfZero: string): number {
-    const raw = this.text(name);
-    if (raw === undefined) return fallback;
-    const value = Number(raw);
-    if (!Number.isSafeInteger(value) || value < 0) {
-      this.problems.push(
-        `${name} must be a whole number of 0 or more (${meaningOfZero}), got "${raw}"; leave it unset for ${fallback}`,
-      );
-      return fallback;
-    }
-    return value;
-  }
 }

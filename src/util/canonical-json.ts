@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 
 /**
  * Compact JSON with sorted keys and every character above `~` written as
- * `\uXXXX`: the form the reference hashes schemas in (Python `json.dumps(sort_keys=True,
+ * `\uXXXX`: the form the Python SDK hashes schemas in (Python `json.dumps(sort_keys=True,
  * separators=(",", ":"), ensure_ascii=True)`).
  */
 export function canonicalJson(value: unknown): string {

@@ -10,7 +10,7 @@ export class UnsafePathError extends UserError {
 }
 
 /**
- * The normal form of a path inside a model folder (reference-behaviour 9.2): `\` becomes `/`, leading
+ * The normal form of a path inside a model folder: `\` becomes `/`, leading
  * `/` are dropped, and an empty path or an empty, `.` or `..` component is refused, so the result can
  * always be joined under a folder without leaving it.
  */

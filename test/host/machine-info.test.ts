@@ -3,12 +3,12 @@ import { availableParallelism, tmpdir, totalmem } from "node:os";
 import { delimiter, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  NVIDIA_SMI_ARGS,
-  onnxruntimeVersion,
-  parseNvidiaSmi,
-  readMachineInfo,
-} from "../../src/host/machine-info.js";
+import { onnxruntimeVersion, parseNvidiaSmi, readMachineInfo } from "../../src/host/machine-info.js";
+import { GPU_QUERY_ARGS } from "../../src/host/nvidia-smi.js";
+import { hostSettingsFromEnv } from "../../src/settings/host.js";
+
+/** The machine as a worker started with `env` sees it. */
+const machineWith = (env: Record<string, string>) => readMachineInfo(hostSettingsFromEnv(env));
 
 const MIB = 1024 * 1024;
 
@@ -70,7 +70,7 @@ describe("readMachineInfo", () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "machine-info-"));
-    const [query, format] = NVIDIA_SMI_ARGS;
+    const [query, format] = GPU_QUERY_ARGS;
     binWithGpu = await script(
       join(dir, "gpu"),
       `if [ "$1" = "${query}" ] && [ "$2" = "${format}" ]; then printf '${TWO_H100.replaceAll("\n", "\\n")}'; else echo "unexpected arguments: $*" >&2; exit 2; fi`,
@@ -91,7 +91,7 @@ describe("readMachineInfo", () => {
   const pathWith = (folder: string) => `${folder}${delimiter}${process.env.PATH ?? ""}`;
 
   it("reports CPUs, memory and the GPU from nvidia-smi", async () => {
-    const info = await readMachineInfo({ PATH: pathWith(binWithGpu), CUDA_VERSION: "12.4.1" });
+    const info = await machineWith({ PATH: pathWith(binWithGpu), CUDA_VERSION: "12.4.1" });
     expect(info.cpuCores).toBe(availableParallelism());
     expect(info.memoryBytes).toBeGreaterThan(0);
     expect(info.memoryBytes).toBeLessThanOrEqual(totalmem());
@@ -111,27 +111,27 @@ describe("readMachineInfo", () => {
   it("takes the CUDA version from WORKER_CUDA_VERSION, then CUDA_VERSION, then NVIDIA_CUDA_VERSION", async () => {
     const PATH = pathWith(binWithGpu);
     const all = { PATH, WORKER_CUDA_VERSION: "13.0", CUDA_VERSION: "12.4.1", NVIDIA_CUDA_VERSION: "12.2" };
-    expect((await readMachineInfo(all)).gpu?.cudaVersion).toBe("13.0");
-    expect((await readMachineInfo({ ...all, WORKER_CUDA_VERSION: " " })).gpu?.cudaVersion).toBe("12.4.1");
-    expect((await readMachineInfo({ PATH, NVIDIA_CUDA_VERSION: "12.2" })).gpu?.cudaVersion).toBe("12.2");
-    expect((await readMachineInfo({ PATH })).gpu?.cudaVersion).toBe("");
+    expect((await machineWith(all)).gpu?.cudaVersion).toBe("13.0");
+    expect((await machineWith({ ...all, WORKER_CUDA_VERSION: " " })).gpu?.cudaVersion).toBe("12.4.1");
+    expect((await machineWith({ PATH, NVIDIA_CUDA_VERSION: "12.2" })).gpu?.cudaVersion).toBe("12.2");
+    expect((await machineWith({ PATH })).gpu?.cudaVersion).toBe("");
   });
 
   it("reports no GPU when nvidia-smi is absent or fails, without throwing", async () => {
-    expect((await readMachineInfo({ PATH: binEmpty })).gpu).toBeUndefined();
-    expect((await readMachineInfo({ PATH: pathWith(binFailing) })).gpu).toBeUndefined();
+    expect((await machineWith({ PATH: binEmpty })).gpu).toBeUndefined();
+    expect((await machineWith({ PATH: pathWith(binFailing) })).gpu).toBeUndefined();
   });
 
   it("gives up on an nvidia-smi that hangs after 5 s", async () => {
     const started = Date.now();
-    expect((await readMachineInfo({ PATH: pathWith(binHanging) })).gpu).toBeUndefined();
+    expect((await machineWith({ PATH: pathWith(binHanging) })).gpu).toBeUndefined();
     const elapsed = Date.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(4900);
     expect(elapsed).toBeLessThan(15000);
   });
 
   it("fakes a GPU when WORKER_FAKE_GPU_COUNT > 0, without running nvidia-smi", async () => {
-    const info = await readMachineInfo({ PATH: pathWith(binFailing), WORKER_FAKE_GPU_COUNT: "2" });
+    const info = await machineWith({ PATH: pathWith(binFailing), WORKER_FAKE_GPU_COUNT: "2" });
     expect(info.gpu).toEqual({
       count: 2,
       name: "FakeGPU",
@@ -142,7 +142,7 @@ describe("readMachineInfo", () => {
       sm: "",
       cudaVersion: "",
     });
-    const custom = await readMachineInfo({
+    const custom = await machineWith({
       PATH: binEmpty,
       WORKER_FAKE_GPU_COUNT: "1",
       WORKER_FAKE_GPU_MEMORY_BYTES: "1000",
@@ -164,7 +164,7 @@ describe("readMachineInfo", () => {
 
   it("ignores a fake GPU count of 0 or garbage", async () => {
     for (const count of ["0", "-1", "two", ""]) {
-      expect((await readMachineInfo({ PATH: binEmpty, WORKER_FAKE_GPU_COUNT: count })).gpu).toBeUndefined();
+      expect((await machineWith({ PATH: binEmpty, WORKER_FAKE_GPU_COUNT: count })).gpu).toBeUndefined();
     }
   });
 });

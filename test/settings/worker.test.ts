@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { EnvironmentError, runtimeSettingsFromEnv } from "../../src/settings/runtime.js";
+import { hostSettingsFromEnv } from "../../src/settings/host.js";
+import { modelSettingsFromEnv } from "../../src/settings/models.js";
+import { EnvironmentError } from "../../src/settings/read.js";
+import { runtimeSettingsFromEnv } from "../../src/settings/runtime.js";
 import { workerSettingsFromEnv } from "../../src/settings/worker.js";
 
 const JWT = "header.payload.signature";
@@ -27,6 +30,8 @@ describe("workerSettingsFromEnv", () => {
       drainTimeoutMs: 30000,
       outboxLimit: 10000,
       runtime: runtimeSettingsFromEnv({}),
+      models: modelSettingsFromEnv({}),
+      host: hostSettingsFromEnv({}),
     });
     expect(settings.jwks).toBeUndefined();
   });

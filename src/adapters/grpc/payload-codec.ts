@@ -1,10 +1,10 @@
 /**
- * msgpack payloads on the wire (wire-contract 4.3): `TaskExecutionRequest.input_payload` in,
+ * msgpack payloads on the wire: `TaskExecutionRequest.input_payload` in,
  * `TaskExecutionResult.output_payload` out.
  *
  * Decision: bytes that are not msgpack are the client's fault, so they fail the run as
- * `validation` (safe message "invalid input"), like any other bad input. The reference reported
- * them as `internal` because its decoder's error class was not a `ValueError` (reference bug 16);
+ * `validation` (safe message "invalid input"), like any other bad input. The Python SDK reported
+ * them as `internal` because its decoder's error class was not a `ValueError`;
  * we do not copy that.
  */
 import { DecodeError, decode, ExtData, encode } from "@msgpack/msgpack";

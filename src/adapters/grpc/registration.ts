@@ -5,7 +5,7 @@ import type { WorkerSettings } from "../../settings/worker.js";
 import { canonicalJson } from "../../util/canonical-json.js";
 import type { FunctionSchema, WorkerRegistration, WorkerResources } from "./proto.js";
 
-/** Model ids by where they are ready (wire-contract 4.2); downloads in progress are not listed. */
+/** Model ids by where they are ready; downloads in progress are not listed. */
 export interface ModelInventory {
   /** Loaded: their sessions are in device memory (or RAM on a CPU worker). */
   vramModels: string[];
@@ -26,7 +26,7 @@ export interface RegistrationInput {
 
 /**
  * The `WorkerRegistration` sent when the stream opens (`isHeartbeat` false) and as the heartbeat,
- * with every `WorkerResources` field filled from what the worker actually has (wire-contract 4.2).
+ * with every `WorkerResources` field filled from what the worker actually has.
  * Identity travels in the JWT, so `worker_id` and `release_id` are empty.
  */
 export function buildRegistration(input: RegistrationInput): WorkerRegistration {
@@ -72,7 +72,7 @@ function functionConcurrency(functions: ManifestFunction[]): Record<string, numb
 }
 
 /**
- * Schemas as compact, key-sorted UTF-8 JSON. Unlike the reference, streaming functions also carry
+ * Schemas as compact, key-sorted UTF-8 JSON. Unlike the Python SDK, streaming functions also carry
  * their delta schema in `delta_schema_json`; it is empty for single-output functions.
  */
 function functionSchema(fn: ManifestFunction): FunctionSchema {

@@ -6,7 +6,7 @@ import { UserError } from "../../contract/user-errors.js";
 import type { Logger } from "../../host/logger.js";
 import { readMachineInfo } from "../../host/machine-info.js";
 import { loadTenantModule } from "../../runtime/tenant-loader.js";
-import { workerSettingsFromEnv } from "../../settings/worker.js";
+import type { WorkerSettings } from "../../settings/worker.js";
 import { verifyWorkerJwt } from "./jwt-check.js";
 import { Worker } from "./worker.js";
 
@@ -14,7 +14,7 @@ export interface ServeOptions {
   dir: string;
   /** Defaults to `<dir>/.cozy/manifest.json`. */
   manifestPath?: string;
-  env: NodeJS.ProcessEnv;
+  settings: WorkerSettings;
   log: Logger;
 }
 
@@ -22,17 +22,17 @@ export interface ServeOptions {
 export class ServeError extends UserError {}
 
 /**
- * Everything `cozy-worker serve` does before the first connect: settings (every problem at
- * once), the optional JWKS check of WORKER_JWT, the manifest (discovered on the spot in a
+ * Everything `cozy-worker serve` does before the first connect, with settings read already: the
+ * optional JWKS check of WORKER_JWT, the manifest (discovered on the spot in a
  * checkout that has none), the tenant's handlers and the machine's facts.
  */
 export async function prepareWorker(options: ServeOptions): Promise<Worker> {
-  const settings = workerSettingsFromEnv(options.env);
+  const { settings } = options;
   if (settings.jwks) await verifyWorkerJwt(settings.jwt, settings.jwks);
   const dir = resolve(options.dir);
   const manifest = await loadManifest(dir, options.manifestPath, options.log);
   const handlers = await loadTenantModule(dir, resolve(dir, manifest.runtime.main));
-  const machine = await readMachineInfo(options.env);
+  const machine = await readMachineInfo(settings.host);
   options.log.info(
     {
       worker: settings.workerId,
@@ -42,7 +42,7 @@ export async function prepareWorker(options: ServeOptions): Promise<Worker> {
     },
     "worker ready",
   );
-  return new Worker({ manifest, handlers, settings, machine, log: options.log, env: options.env });
+  return new Worker({ manifest, handlers, settings, machine, log: options.log });
 }
 
 async function loadManifest(dir: string, manifestPath: string | undefined, log: Logger): Promise<Manifest> {

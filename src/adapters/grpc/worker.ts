@@ -26,7 +26,6 @@ export interface WorkerOptions {
   settings: WorkerSettings;
   machine: MachineInfo;
   log: Logger;
-  env?: NodeJS.ProcessEnv;
 }
 
 const JWT_ROTATION_EVENTS = new Set(["worker.jwt.rotate", "worker_jwt.rotate"]);
@@ -54,7 +53,7 @@ export class Worker {
     const { manifest, handlers, settings, machine, log } = options;
     this.token = settings.jwt;
     this.models = createModelHost({
-      env: options.env ?? process.env,
+      settings: settings.models,
       log,
       machine,
       manifest,
@@ -68,7 +67,6 @@ export class Worker {
       encodeOutput,
       onEvent: (event) => this.sendEvent(event),
       models: this.models,
-      ...(options.env ? { env: options.env } : {}),
     });
     this.connection = new SchedulerConnection({
       addresses: settings.addresses,

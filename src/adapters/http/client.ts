@@ -2,7 +2,7 @@ import { createParser } from "eventsource-parser";
 import { request } from "undici";
 import { UserError } from "../../contract/user-errors.js";
 
-/** The dev runner's answer to a run (reference-behaviour 19). */
+/** The dev runner's answer to a run. */
 export interface RunResponse {
   run_id: string;
   success: boolean;

@@ -6,7 +6,7 @@ import type { Executor } from "../../runtime/executor.js";
 import { EnvelopeError, taskFromBody } from "./envelope.js";
 import { httpStatusOf } from "./http-status.js";
 
-/** The largest request body the runner reads (the reference's limit). */
+/** The largest request body the runner reads (the Python SDK's limit). */
 const MAX_BODY_BYTES = 256 * 1024 * 1024;
 
 export interface DevServerOptions {
@@ -21,7 +21,7 @@ export interface DevServerOptions {
 }
 
 /**
- * The dev HTTP runner: the reference's routes and response shapes, plus server-sent events,
+ * The dev HTTP runner: the Python SDK's routes and response shapes, plus server-sent events,
  * cancellation, `/health` and HTTP statuses by error type.
  */
 export function createDevServer(options: DevServerOptions): Server {
@@ -133,7 +133,7 @@ async function runEndpoint(
   sendJsonText(res, status, body);
 }
 
-/** The reference's response body, as JSON text around the already-serialized events. */
+/** The Python SDK's response body, as JSON text around the already-serialized events. */
 function responseJson(result: RunResult, events: string[]): string {
   const head = JSON.stringify({
     run_id: result.runId,

@@ -1,5 +1,6 @@
 import type { Socket } from "node:net";
 import { Agent, buildConnector, type Dispatcher, EnvHttpProxyAgent } from "undici";
+import type { ProxySettings } from "../../settings/models.js";
 
 const READ_BUFFER_BYTES = 64 * 1024;
 const RING_SIZE = 8;
@@ -30,32 +31,28 @@ let direct: Agent | undefined;
 const proxies = new Map<string, Dispatcher>();
 
 /**
- * The dispatcher model downloads use: through the proxy that `env` names (`HTTP_PROXY`,
- * `HTTPS_PROXY`, `NO_PROXY`, in either case; undici's EnvHttpProxyAgent rules), else the Agent
- * with reused read buffers.
+ * The dispatcher model downloads use: through the proxy when the settings name one (undici's
+ * EnvHttpProxyAgent rules), else the Agent with reused read buffers.
  */
-export function downloadAgent(env: NodeJS.ProcessEnv = process.env): Dispatcher {
-  const proxy = proxyDispatcher(env);
-  if (proxy !== undefined) return proxy;
+export function downloadAgent(proxy?: ProxySettings): Dispatcher {
+  const through = proxyDispatcher(proxy);
+  if (through !== undefined) return through;
   direct ??= createDownloadAgent();
   return direct;
 }
 
-/** A dispatcher through the proxy that `env` names, or undefined when it names none. */
-export function proxyDispatcher(env: NodeJS.ProcessEnv = process.env): Dispatcher | undefined {
-  const pick = (name: string) => (env[name.toLowerCase()] ?? env[name])?.trim() || undefined;
-  const httpProxy = pick("HTTP_PROXY");
-  const httpsProxy = pick("HTTPS_PROXY");
-  if (httpProxy === undefined && httpsProxy === undefined) return undefined;
-  const noProxy = pick("NO_PROXY") ?? "";
+/** A dispatcher through the proxy, or undefined without one. */
+export function proxyDispatcher(proxy: ProxySettings | undefined): Dispatcher | undefined {
+  if (proxy === undefined) return undefined;
+  const { httpProxy, httpsProxy, noProxy } = proxy;
   const key = JSON.stringify([httpProxy, httpsProxy, noProxy]);
-  let proxy = proxies.get(key);
-  if (proxy === undefined) {
-    // Empty strings, not undefined: undefined would make undici read process.env instead.
-    proxy = new EnvHttpProxyAgent({ httpProxy: httpProxy ?? "", httpsProxy: httpsProxy ?? "", noProxy });
-    proxies.set(key, proxy);
+  let agent = proxies.get(key);
+  if (agent === undefined) {
+    // Empty strings, not undefined: undefined would make undici read the environment itself.
+    agent = new EnvHttpProxyAgent({ httpProxy: httpProxy ?? "", httpsProxy: httpsProxy ?? "", noProxy });
+    proxies.set(key, agent);
   }
-  return proxy;
+  return agent;
 }
 
 /**

@@ -1,8 +1,5 @@
 import pLimit, { type LimitFunction } from "p-limit";
-import { EnvironmentError } from "../../settings/runtime.js";
-
-/** `WORKER_MAX_CONCURRENT_DOWNLOADS` when unset. */
-export const DEFAULT_MAX_CONCURRENT_DOWNLOADS = 2;
+import { DEFAULT_MAX_CONCURRENT_DOWNLOADS } from "../../settings/models.js";
 
 /** Runs download tasks with at most `concurrency` of them at once, the rest in first-come order. */
 export interface DownloadPool {
@@ -41,26 +38,13 @@ export function createDownloadPool(concurrency: number = DEFAULT_MAX_CONCURRENT_
   };
 }
 
-/** `WORKER_MAX_CONCURRENT_DOWNLOADS` (a whole number of 1 or more; default 2). */
-export function maxConcurrentDownloadsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.WORKER_MAX_CONCURRENT_DOWNLOADS?.trim();
-  if (!raw) return DEFAULT_MAX_CONCURRENT_DOWNLOADS;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new EnvironmentError([
-      `WORKER_MAX_CONCURRENT_DOWNLOADS must be a whole number of 1 or more, got "${raw}"`,
-    ]);
-  }
-  return value;
-}
-
 let shared: DownloadPool | undefined;
 
 /**
  * The process-wide pool that the worker and the CLI share, sized from `WORKER_MAX_CONCURRENT_DOWNLOADS`
- * on first use.
+ * by its first user.
  */
-export function sharedDownloadPool(env: NodeJS.ProcessEnv = process.env): DownloadPool {
-  shared ??= createDownloadPool(maxConcurrentDownloadsFromEnv(env));
+export function sharedDownloadPool(concurrency: number): DownloadPool {
+  shared ??= createDownloadPool(concurrency);
   return shared;
 }

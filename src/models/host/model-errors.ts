@@ -1,6 +1,5 @@
 import { FatalError, ResourceError, RetryableError, WorkerError } from "../../contract/errors.js";
 import { ModelRefError } from "../../contract/model-ref.js";
-import { EnvironmentError } from "../../settings/runtime.js";
 import { DownloadError, DownloadNotFoundError } from "../download/download-file.js";
 import { InsufficientDeviceMemoryError } from "../sessions/device-cache.js";
 import { SessionCreateError } from "../sessions/execution-providers.js";
@@ -16,7 +15,7 @@ export class DeviceMemoryError extends ResourceError {
 const OUT_OF_MEMORY = /out of memory|failed to allocate|OutOfMemory|bad_alloc|CUDA_ERROR_OUT_OF_MEMORY/i;
 
 /**
- * What a failed model load means for the run (reference error types): a missing repo or file is
+ * What a failed model load means for the run: a missing repo or file is
  * `fatal` with the ref and the fix, as is a `cozy:` model without usable resolved URLs; a network
  * failure `retryable`; a refused token or an expired presigned URL `auth` (an `AuthError`
  * already); full device memory `resource` (retryable); a full disk `resource`.
@@ -54,11 +53,7 @@ export function modelLoadError(modelId: string, error: unknown): Error {
       `model ${modelId} cannot be loaded by ONNX Runtime (${message}): check that its graphs are valid ONNX for onnxruntime-node, and WORKER_ORT_PROVIDERS`,
     );
   }
-  if (
-    error instanceof HfSelectionError ||
-    error instanceof ModelRefError ||
-    error instanceof EnvironmentError
-  ) {
+  if (error instanceof HfSelectionError || error instanceof ModelRefError) {
     return new FatalError(`model ${modelId}: ${message}`);
   }
   if ((error as NodeJS.ErrnoException).code === "ENOSPC") {

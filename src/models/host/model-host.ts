@@ -15,26 +15,19 @@ import { canonicalizeModelRef, parseModelRef } from "../../contract/model-ref.js
 import type { ModelSpec } from "../../contract/model-spec.js";
 import type { ModelInventory, ReleaseModels, ResolvedCozyModel } from "../../contract/scheduler.js";
 import type { MachineInfo } from "../../host/machine-info.js";
-import { EnvironmentError } from "../../settings/runtime.js";
+import type { ModelSettings, OrtLogLevel, ProviderName } from "../../settings/models.js";
 import { formatGiB } from "../../util/format-bytes.js";
-import { maxConcurrentDownloadsFromEnv } from "../download/download-pool.js";
 import {
   DeviceCache,
-  deviceBudgetFromEnv,
+  deviceBudget,
   type EvictionReport,
   estimateModelBytes,
   loadAndMeasure,
   type ModelSessions,
 } from "../sessions/device-cache.js";
-import {
-  createSession,
-  ProviderConfigError,
-  type ProviderName,
-  parseProviders,
-  type SessionLog,
-} from "../sessions/execution-providers.js";
+import { createSession, type SessionLog } from "../sessions/execution-providers.js";
 import { digestHex } from "../sources/cozy-hub.js";
-import { onnxGraphsOf } from "../sources/hf-file-selection.js";
+import { HfSelectionError, onnxGraphsOf } from "../sources/hf-file-selection.js";
 import { ModelDiskCache, type SnapshotInfo } from "../store/disk-cache.js";
 import { diskVolumeOf } from "../store/disk-volume.js";
 import { ensureSnapshot, type ModelSnapshot } from "../store/ensure-snapshot.js";
@@ -46,6 +39,8 @@ export interface ModelHostOptions {
   diskCache: ModelDiskCache;
   deviceCache: DeviceCache;
   providers: readonly ProviderName[];
+  /** ONNX Runtime's own log level; default `fatal`. */
+  ortLogLevel?: OrtLogLevel;
   log: SessionLog;
   /** The keyspaces (known model ids and their dtypes, for commands and prefetch). */
   manifest?: Manifest;
@@ -53,8 +48,8 @@ export interface ModelHostOptions {
   onEvent?: EventSink;
   /** Called when a model is loaded, unloaded, evicted, or appears on or leaves the disk. */
   onInventoryChange?: () => void;
-  /** Models prefetched at once; default `WORKER_MAX_CONCURRENT_DOWNLOADS`. */
-  prefetchConcurrency?: number;
+  /** Models prefetched at once (`WORKER_MAX_CONCURRENT_DOWNLOADS`). */
+  prefetchConcurrency: number;
 }
 
 /** What loading a model cost, shared by every run that waited for that load. */
@@ -145,7 +140,7 @@ export class ModelHost implements ModelProvider {
     return { vramModels: this.device.getVramModels(), diskModels: [...this.diskModels] };
   }
 
-  /** The reference `ModelCache` stats (the dev runner's `/v1/status` `model_cache`), plus pins. */
+  /** The Python SDK `ModelCache` stats (the dev runner's `/v1/status` `model_cache`), plus pins. */
   stats(): Record<string, unknown> {
     const device = this.device.stats();
     return {
@@ -241,7 +236,7 @@ export class ModelHost implements ModelProvider {
    * logged and reported as `model.download.failed`, never thrown.
    */
   async prefetch(modelIds: readonly string[]): Promise<void> {
-    const limit = pLimit(this.options.prefetchConcurrency ?? maxConcurrentDownloadsFromEnv());
+    const limit = pLimit(this.options.prefetchConcurrency);
     const ids = [...new Set(modelIds.map(canonicalizeModelRef))];
     await Promise.all(
       ids.map((modelId) =>
@@ -354,9 +349,9 @@ export class ModelHost implements ModelProvider {
         spec.dtypes,
       );
       if (graphs.length === 0) {
-        throw new EnvironmentError([
+        throw new HfSelectionError(
           `${snapshot.ref} has no ONNX graph (.onnx file) among its files (${snapshot.files.map((f) => f.path).join(", ")}): use a repo with an ONNX export, or name the .onnx files with files = [...] in cozy.toml`,
-        ]);
+        );
       }
       const graphFiles = graphs.flatMap((graph) =>
         [graph.file, ...graph.externalData].map((path) => join(snapshot.dir, ...path.split("/"))),
@@ -407,7 +402,9 @@ export class ModelHost implements ModelProvider {
     try {
       for (const graph of graphs) {
         const path = join(dir, ...graph.file.split("/"));
-        sessions[graph.graph] = (await createSession(path, this.options.providers, this.options.log)).session;
+        sessions[graph.graph] = (
+          await createSession(path, this.options.providers, this.options.log, {}, this.options.ortLogLevel)
+        ).session;
       }
     } catch (error) {
       await releaseSessions(Object.values(sessions));
@@ -443,7 +440,7 @@ export class ModelHost implements ModelProvider {
       );
     } catch (error) {
       const failure = modelLoadError(modelId, error);
-      // Reference 15.2: a 401/403 (an expired presigned URL) asks the scheduler to re-sign them.
+      // A 401/403 (an expired presigned URL) asks the scheduler to re-sign them.
       if (modelId.startsWith("cozy:") && failure instanceof AuthError) {
         this.emit("model.url_refresh", { model_id: modelId });
       }
@@ -528,8 +525,8 @@ function elapsed(started: number): number {
   return Math.round(performance.now() - started);
 }
 
-export interface ModelHostFromEnvOptions {
-  env: NodeJS.ProcessEnv;
+export interface CreateModelHostOptions {
+  settings: ModelSettings;
   log: SessionLog;
   /** The machine's facts (GPU 0 and memory), for the session memory budget. */
   machine: Pick<MachineInfo, "memoryBytes" | "gpu">;
@@ -538,30 +535,12 @@ export interface ModelHostFromEnvOptions {
   onInventoryChange?: () => void;
 }
 
-/**
- * A host configured from the environment: `WORKER_MODEL_CACHE_DIR`, `WORKER_MODEL_CACHE_MAX_GB`,
- * `HF_ENDPOINT`, `HF_TOKEN`, `WORKER_MAX_CONCURRENT_DOWNLOADS`, `WORKER_ORT_PROVIDERS` and the session
- * memory budget (`WORKER_MAX_VRAM_GB`, `WORKER_VRAM_SAFETY_MARGIN_GB`, `WORKER_MAX_RAM_SESSION_GB`).
- * Malformed variables are an {@link EnvironmentError} listing each.
- */
-export function createModelHost(options: ModelHostFromEnvOptions): ModelHost {
-  const { env, log } = options;
-  const problems: string[] = [];
-  const attempt = <T>(read: () => T): T | undefined => {
-    try {
-      return read();
-    } catch (error) {
-      if (error instanceof EnvironmentError) problems.push(...error.problems);
-      else if (error instanceof ProviderConfigError) problems.push(error.message);
-      else throw error;
-      return undefined;
-    }
-  };
-  const providers = attempt(() => parseProviders(env.WORKER_ORT_PROVIDERS));
-  const budget = attempt(() => deviceBudgetFromEnv(env, options.machine));
-  const diskCache = attempt(() => new ModelDiskCache({ env }));
-  const prefetchConcurrency = attempt(() => maxConcurrentDownloadsFromEnv(env));
-  if (!providers || !budget || !diskCache || !prefetchConcurrency) throw new EnvironmentError(problems);
+/** A host with the disk cache, providers and session memory budget of the settings. */
+export function createModelHost(options: CreateModelHostOptions): ModelHost {
+  const { settings, log } = options;
+  const budget = deviceBudget(settings.budget, options.machine);
+  const diskCache = new ModelDiskCache({ settings });
+  const { providers } = settings;
   log.info(
     { ...budget, providers, cacheDir: diskCache.dir },
     `models: cache ${diskCache.dir}, sessions on ${providers.join(", ")}, budget ${formatGiB(budget.budgetBytes)} (${budget.source})`,
@@ -570,8 +549,9 @@ export function createModelHost(options: ModelHostFromEnvOptions): ModelHost {
     diskCache,
     deviceCache: new DeviceCache({ budgetBytes: budget.budgetBytes, device: budget.device, log }),
     providers,
+    ortLogLevel: settings.ortLogLevel,
     log,
-    prefetchConcurrency,
+    prefetchConcurrency: settings.maxConcurrentDownloads,
     ...(options.manifest ? { manifest: options.manifest } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(options.onInventoryChange ? { onInventoryChange: options.onInventoryChange } : {}),

@@ -14,21 +14,21 @@ export interface ModelChoice {
   field?: string;
 }
 
-/** What the scheduler's `DeploymentArtifactConfig` sets (reference-behaviour 6.1). */
+/** What the scheduler's `DeploymentArtifactConfig` sets. */
 export interface ReleaseModels {
   /** `repo_ref_by_key`: the keyspace of functions whose own map is empty. */
   refByKey: Readonly<Record<string, string>>;
-  /** `supported_repo_refs`, canonical. Empty means no allowlist (the reference blocked every model). */
+  /** `supported_repo_refs`, canonical. Empty means no allowlist (the Python SDK blocked every model). */
   allowed: readonly string[];
 }
 
 const LISTED_KEYS = 20;
 
 /**
- * Resolves one injection of a run (reference-behaviour 6.2): the function's keyspace (cozy.toml
+ * Resolves one injection of a run: the function's keyspace (cozy.toml
  * `[endpoints.<slug>.models]`, else `[models]`, as the manifest's `models_by_function` holds it), else
  * the release map; then the release allowlist. A payload field must hold a key of that keyspace: raw refs
- * are refused. Unlike the reference, a fixed key missing from the keyspace is an error rather than a ref
+ * are refused. Unlike the Python SDK, a fixed key missing from the keyspace is an error rather than a ref
  * used as is (discovery already refuses it, so only a stale manifest gets here).
  */
 export function resolveInjection(

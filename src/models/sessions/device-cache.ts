@@ -1,16 +1,16 @@
-import { execFile } from "node:child_process";
 import { stat } from "node:fs/promises";
 import type { InferenceSession } from "onnxruntime-node";
-import { type MachineInfo, readMachineInfo } from "../../host/machine-info.js";
-import { EnvironmentError } from "../../settings/runtime.js";
+import type { MachineInfo } from "../../host/machine-info.js";
+import { processGpuBytes } from "../../host/nvidia-smi.js";
+import type { SessionBudgetSettings } from "../../settings/models.js";
 import { formatBytes, formatGiB } from "../../util/format-bytes.js";
 import type { SessionLog } from "./execution-providers.js";
 
 /**
- * Device memory bookkeeping for loaded ONNX Runtime sessions: the reference `ModelCache`'s VRAM side
+ * Device memory bookkeeping for loaded ONNX Runtime sessions: the Python SDK `ModelCache`'s VRAM side
  * (`mark_loaded_to_vram`, `is_in_vram`, `get_vram_models`, stats, LRU eviction, budget from
  * `WORKER_MAX_VRAM_GB` or the GPU minus `WORKER_VRAM_SAFETY_MARGIN_GB`) with real sessions behind it.
- * Differences from the reference, on purpose:
+ * Differences from the Python SDK, on purpose:
  * - a model pinned by {@link DeviceCache.acquire} (a run is using it) is never evicted or unloaded;
  * - eviction really frees memory: every session of an evicted model gets `release()`;
  * - a load that cannot fit even after evicting every unpinned model is refused, nothing is evicted;
@@ -18,7 +18,6 @@ import type { SessionLog } from "./execution-providers.js";
  */
 
 export const GIB = 1024 ** 3;
-export const DEFAULT_VRAM_SAFETY_MARGIN_GB = 3.5;
 
 /** What the cache needs of a session; `InferenceSession` satisfies it. */
 export interface ReleasableSession {
@@ -37,50 +36,30 @@ export interface DeviceBudget {
 }
 
 /**
- * The budget, from the environment and the machine:
+ * The budget, from the settings and the machine:
  * 1. `WORKER_MAX_VRAM_GB` when set (on any machine: an explicit budget wins);
  * 2. with a GPU: its total memory minus `WORKER_VRAM_SAFETY_MARGIN_GB` (default 3.5; 0 is a valid
- *    margin here, unlike the reference's argument), clamped at 0;
+ *    margin here), clamped at 0;
  * 3. without a GPU sessions live in RAM: `WORKER_MAX_RAM_SESSION_GB`, else half of the machine's
  *    memory (its cgroup limit when lower), leaving the other half to Node, inputs and outputs.
- * GB here means GiB (1024³ bytes), as the reference's torch-based figures do. Malformed or negative
- * values are an {@link EnvironmentError}.
+ * GB here means GiB (1024³ bytes).
  */
-export function deviceBudgetFromEnv(
-  env: NodeJS.ProcessEnv,
+export function deviceBudget(
+  settings: SessionBudgetSettings,
   machine: Pick<MachineInfo, "memoryBytes" | "gpu">,
 ): DeviceBudget {
-  const problems: string[] = [];
-  const maxVram = readGb(env, "WORKER_MAX_VRAM_GB", problems);
-  const margin = readGb(env, "WORKER_VRAM_SAFETY_MARGIN_GB", problems) ?? DEFAULT_VRAM_SAFETY_MARGIN_GB;
-  const maxRam = readGb(env, "WORKER_MAX_RAM_SESSION_GB", problems);
-  if (problems.length > 0) throw new EnvironmentError(problems);
   const device = machine.gpu ? "gpu" : "cpu";
-  if (maxVram !== undefined) return { budgetBytes: gbToBytes(maxVram), device, source: "WORKER_MAX_VRAM_GB" };
+  const { maxVramGb, vramSafetyMarginGb, maxRamSessionGb } = settings;
+  if (maxVramGb !== undefined)
+    return { budgetBytes: gbToBytes(maxVramGb), device, source: "WORKER_MAX_VRAM_GB" };
   if (machine.gpu) {
-    const budgetBytes = Math.max(0, machine.gpu.memoryBytes - gbToBytes(margin));
+    const budgetBytes = Math.max(0, machine.gpu.memoryBytes - gbToBytes(vramSafetyMarginGb));
     return { budgetBytes, device, source: "gpu_total_minus_margin" };
   }
-  if (maxRam !== undefined) {
-    return { budgetBytes: gbToBytes(maxRam), device, source: "WORKER_MAX_RAM_SESSION_GB" };
+  if (maxRamSessionGb !== undefined) {
+    return { budgetBytes: gbToBytes(maxRamSessionGb), device, source: "WORKER_MAX_RAM_SESSION_GB" };
   }
   return { budgetBytes: Math.floor(machine.memoryBytes / 2), device, source: "half_of_ram" };
-}
-
-/** {@link deviceBudgetFromEnv} on this machine (GPU 0 through nvidia-smi). */
-export async function detectDeviceBudget(env: NodeJS.ProcessEnv = process.env): Promise<DeviceBudget> {
-  return deviceBudgetFromEnv(env, await readMachineInfo(env));
-}
-
-function readGb(env: NodeJS.ProcessEnv, name: string, problems: string[]): number | undefined {
-  const raw = env[name]?.trim();
-  if (!raw) return undefined;
-  const value = Number(raw);
-  if (!/^\d+(\.\d*)?$|^\.\d+$/.test(raw) || !Number.isFinite(value)) {
-    problems.push(`${name} must be a non-negative number of GB, got ${JSON.stringify(env[name])}`);
-    return undefined;
-  }
-  return value;
 }
 
 const gbToBytes = (gb: number) => Math.round(gb * GIB);
@@ -147,7 +126,7 @@ export interface DeviceCacheStats {
   budgetBytes: number;
   /** `budget − used`, never below 0. */
   freeBytes: number;
-  /** The three byte figures in GiB rounded to 2 decimals, like the reference's `to_dict`. */
+  /** The three byte figures in GiB rounded to 2 decimals, like the Python SDK's `to_dict`. */
   vramUsedGb: number;
   vramTotalGb: number;
   vramAvailableGb: number;
@@ -181,20 +160,6 @@ export class DeviceCache<S extends ReleasableSession = InferenceSession> {
     this.budgetBytes = options.budgetBytes;
     this.device = options.device ?? "cpu";
     this.log = options.log;
-  }
-
-  /** A cache with the budget {@link detectDeviceBudget} finds. */
-  static async fromEnv<S extends ReleasableSession = InferenceSession>(
-    env: NodeJS.ProcessEnv = process.env,
-    log?: SessionLog,
-  ): Promise<DeviceCache<S>> {
-    const budget = await detectDeviceBudget(env);
-    log?.info({ ...budget }, `session memory budget ${formatGiB(budget.budgetBytes)} (${budget.source})`);
-    return new DeviceCache<S>({
-      budgetBytes: budget.budgetBytes,
-      device: budget.device,
-      ...(log ? { log } : {}),
-    });
   }
 
   get usedBytes(): number {
@@ -399,37 +364,6 @@ export async function estimateModelBytes(files: readonly string[]): Promise<numb
   let total = 0;
   for (const file of files) total += (await stat(file)).size;
   return total;
-}
-
-/**
- * GPU memory used by process `pid` as nvidia-smi reports it, `undefined` without nvidia-smi or when
- * the process holds no GPU context.
- */
-export function processGpuBytes(
-  pid: number = process.pid,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<number | undefined> {
-  return new Promise((resolve) => {
-    try {
-      execFile(
-        "nvidia-smi",
-        ["--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"],
-        { timeout: 5000, env, windowsHide: true },
-        (error, stdout) => {
-          if (error) return resolve(undefined);
-          let total: number | undefined;
-          for (const line of String(stdout).split(/\r?\n/)) {
-            const [p, mib] = line.split(",").map((f) => f.trim());
-            if (Number(p) === pid && /^\d+$/.test(mib ?? ""))
-              total = (total ?? 0) + Number(mib) * 1024 * 1024;
-          }
-          resolve(total);
-        },
-      );
-    } catch {
-      resolve(undefined);
-    }
-  });
 }
 
 /**

@@ -3,21 +3,8 @@ import { createRequire } from "node:module";
 import { arch, platform } from "node:os";
 import { dirname, join } from "node:path";
 import { InferenceSession, env as ortEnv } from "onnxruntime-node";
-import { UserError } from "../../contract/user-errors.js";
 import type { Logger } from "../../host/logger.js";
-
-/** Execution providers a worker may be configured with, in the spelling ONNX Runtime uses. */
-export const ALLOWED_PROVIDERS = ["cuda", "cpu", "webgpu", "tensorrt"] as const;
-export type ProviderName = (typeof ALLOWED_PROVIDERS)[number];
-
-/** Used when `WORKER_ORT_PROVIDERS` is unset or blank: the GPU when it loads, else the CPU. */
-export const DEFAULT_PROVIDERS: readonly ProviderName[] = ["cuda", "cpu"];
-
-export class ProviderConfigError extends UserError {
-  constructor(message: string) {
-    super(message, { exitCode: 2 });
-  }
-}
+import type { OrtLogLevel, ProviderName } from "../../settings/models.js";
 
 /** Every provider was tried and none could create the session; `failures` holds each one's reason. */
 export class SessionCreateError extends Error {
@@ -50,31 +37,6 @@ export interface CreatedSession {
 export type SessionLog = Pick<Logger, "info" | "warn">;
 
 /**
- * Parses `WORKER_ORT_PROVIDERS`: a comma-separated, ordered list (case and spaces ignored, repeats
- * dropped). Unset or blank gives {@link DEFAULT_PROVIDERS}; an unknown name is an error naming the
- * allowed values.
- */
-export function parseProviders(raw: string | undefined = process.env.WORKER_ORT_PROVIDERS): ProviderName[] {
-  const names = (raw ?? "")
-    .split(",")
-    .map((name) => name.trim().toLowerCase())
-    .filter(Boolean);
-  if (names.length === 0) return [...DEFAULT_PROVIDERS];
-  const unknown = names.filter((name) => !isProvider(name));
-  if (unknown.length > 0) {
-    throw new ProviderConfigError(
-      `WORKER_ORT_PROVIDERS: unknown execution provider${unknown.length > 1 ? "s" : ""} ` +
-        `${unknown.map((name) => JSON.stringify(name)).join(", ")}; allowed: ${ALLOWED_PROVIDERS.join(", ")}`,
-    );
-  }
-  return [...new Set(names as ProviderName[])];
-}
-
-function isProvider(name: string): name is ProviderName {
-  return (ALLOWED_PROVIDERS as readonly string[]).includes(name);
-}
-
-/**
  * Creates a session for the ONNX file at `path` on the first provider of `providers` that loads.
  * Each provider that fails (for CUDA typically a missing shared library) gets one warning naming it,
  * the missing library when known, and the provider tried next; the chosen provider is logged at info.
@@ -85,9 +47,13 @@ export async function createSession(
   providers: readonly ProviderName[],
   log: SessionLog,
   options: Omit<InferenceSession.SessionOptions, "executionProviders"> = {},
+  ortLogLevel: OrtLogLevel = "fatal",
 ): Promise<CreatedSession> {
-  if (providers.length === 0) throw new ProviderConfigError("no execution provider to try");
-  applyOrtLogLevel();
+  if (providers.length === 0) throw new RangeError("no execution provider to try");
+  // ONNX Runtime prints its own errors, in colour, before they reach us as exceptions; a missing CUDA
+  // library would show up twice, the second time as our clearer warning. So by default it prints only
+  // fatal errors (WORKER_ORT_LOG_LEVEL asks for more). The level is global and takes effect here.
+  ortEnv.logLevel = ortLogLevel;
   const failures: ProviderFailure[] = [];
   for (const [index, provider] of providers.entries()) {
     try {
@@ -110,23 +76,6 @@ export async function createSession(
     }
   }
   throw new SessionCreateError(path, failures);
-}
-
-const ORT_LOG_LEVELS = ["verbose", "info", "warning", "error", "fatal"] as const;
-
-/**
- * ONNX Runtime prints its own errors, in colour, before they reach us as exceptions; a missing CUDA
- * library would show up twice, the second time as our clearer warning. So it only prints fatal
- * errors unless `WORKER_ORT_LOG_LEVEL` asks for more. It takes effect with the first session.
- */
-function applyOrtLogLevel(): void {
-  const wanted = (process.env.WORKER_ORT_LOG_LEVEL ?? "").trim().toLowerCase() || "fatal";
-  if (!(ORT_LOG_LEVELS as readonly string[]).includes(wanted)) {
-    throw new ProviderConfigError(
-      `WORKER_ORT_LOG_LEVEL must be one of ${ORT_LOG_LEVELS.join(", ")}, got "${process.env.WORKER_ORT_LOG_LEVEL}"`,
-    );
-  }
-  ortEnv.logLevel = wanted as (typeof ORT_LOG_LEVELS)[number];
 }
 
 /** Where the `.so` files of the installed onnxruntime-node live; provider libraries must sit there too. */

@@ -1,7 +1,7 @@
 import { type Dispatcher, request } from "undici";
 import { AuthError } from "../../contract/errors.js";
 import { formatModelRef, type ModelRef } from "../../contract/model-ref.js";
-import { envFlag } from "../../settings/runtime.js";
+import type { ModelSettings } from "../../settings/models.js";
 import { normalizeRelativePath } from "../../util/relative-path.js";
 import { proxyDispatcher, viaProxy } from "../download/download-agent.js";
 import { encodeRepo, errorDetail, HubError, retryHubCall } from "./hf-hub.js";
@@ -60,11 +60,6 @@ export class CozyNoCompatibleArtifactError extends CozyHubError {
 export const SNAPSHOT_DIGEST = /^(?:[a-z0-9]{1,16}:)?[0-9a-f]{8,128}$/;
 export const BLAKE3_HEX = /^[0-9a-f]{64}$/;
 
-/** `WORKER_ALLOW_COZY_HUB_API_RESOLVE` is `1`, `true`, `t`, `yes` or `y` (any case). */
-export function cozyHubApiResolveAllowed(env: NodeJS.ProcessEnv = process.env): boolean {
-  return envFlag(env.WORKER_ALLOW_COZY_HUB_API_RESOLVE);
-}
-
 export interface CozyHubOptions {
   /** Base URL of Cozy Hub (`COZY_HUB_URL`). */
   url?: string;
@@ -79,14 +74,11 @@ export interface CozyHubOptions {
   dispatcher?: Dispatcher;
 }
 
-/** `COZY_HUB_URL` and `COZY_HUB_TOKEN`. */
-export function cozyHubOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): CozyHubOptions {
-  const options: CozyHubOptions = {};
-  const url = env.COZY_HUB_URL?.trim();
-  if (url) options.url = url;
-  const token = env.COZY_HUB_TOKEN?.trim();
-  if (token) options.token = token;
-  const dispatcher = proxyDispatcher(env);
+/** The Hub options of the model settings: `COZY_HUB_URL`, `COZY_HUB_TOKEN` and the proxy. */
+export function cozyHubOptions(settings: Pick<ModelSettings, "cozyHub" | "proxy">): CozyHubOptions {
+  const { url, token } = settings.cozyHub;
+  const options: CozyHubOptions = { ...(url ? { url } : {}), ...(token ? { token } : {}) };
+  const dispatcher = proxyDispatcher(settings.proxy);
   if (dispatcher !== undefined) options.dispatcher = dispatcher;
   return options;
 }
@@ -100,7 +92,7 @@ export function missingResolvedUrlsMessage(ref: string): string {
   );
 }
 
-/** Checks the orchestrator's data for `ref` (reference-behaviour 9.1) and normalizes it. */
+/** Checks the orchestrator's data for `ref` and normalizes it. */
 export function parseResolvedCozyModel(resolved: ResolvedCozyModel, ref: string): CozyManifest {
   const where = `resolved data for ${ref}`;
   const digest = (typeof resolved.snapshot_digest === "string" ? resolved.snapshot_digest : "")
@@ -196,7 +188,7 @@ interface SnapshotManifestResponse {
 }
 
 /**
- * The Cozy Hub v2 API (reference-behaviour 9.3), for development: the worker resolves a `cozy:` ref
+ * The Cozy Hub v2 API, for development: the worker resolves a `cozy:` ref
  * itself only when `WORKER_ALLOW_COZY_HUB_API_RESOLVE` is set; in production the scheduler sends
  * presigned URLs.
  */

@@ -1,7 +1,7 @@
 import { minimatch } from "minimatch";
 import { DTYPES, type Dtype } from "../../contract/model-spec.js";
 import { UserError } from "../../contract/user-errors.js";
-import { EnvironmentError, envFlag } from "../../settings/runtime.js";
+import type { HfSelectionOverrides } from "../../settings/models.js";
 import { formatBytes } from "../../util/format-bytes.js";
 import { normalizeRelativePath } from "../../util/relative-path.js";
 
@@ -51,7 +51,7 @@ export interface HfSelection<F extends HfRepoFile = HfRepoFile> {
 
 export class HfSelectionError extends UserError {}
 
-/** The reference's guard: 30,000,000,000 bytes. */
+/** The Python SDK's guard: 30,000,000,000 bytes. */
 export const DEFAULT_HF_MAX_BYTES = 30_000_000_000;
 
 /**
@@ -393,49 +393,16 @@ function describePaths(paths: readonly string[]): string {
     : `${paths.length} files: ${describeList([...paths].sort(compareText))}`;
 }
 
-/**
- * Selection options from a model spec and the `COZY_HF_*` overrides: `COZY_HF_WEIGHT_PRECISIONS`
- * (CSV of dtypes, replaces the spec's), `COZY_HF_COMPONENTS` (CSV of folders), `COZY_HF_ALLOW_ROOT_JSON`,
- * `COZY_HF_FULL_REPO_DOWNLOAD` (truthy = 1, true, yes, y, t) and `COZY_HF_MAX_BYTES` (bytes, 0 = none).
- */
-export function hfSelectionOptionsFromEnv(
+/** Selection options from a model spec and the `COZY_HF_*` overrides of the settings. */
+export function hfSelectionOptions(
   spec: { dtypes: readonly Dtype[]; files?: readonly string[] },
-  env: NodeJS.ProcessEnv = process.env,
+  overrides: HfSelectionOverrides,
 ): HfSelectionOptions {
-  const problems: string[] = [];
-  const options: HfSelectionOptions = { dtypes: spec.dtypes };
+  const options: HfSelectionOptions = { dtypes: overrides.dtypes ?? spec.dtypes };
   if (spec.files !== undefined) options.files = spec.files;
-  const precisions = csv(env.COZY_HF_WEIGHT_PRECISIONS).map((item) => item.toLowerCase());
-  if (precisions.length > 0) {
-    const unknown = precisions.filter((item) => !(DTYPES as readonly string[]).includes(item));
-    if (unknown.length > 0) {
-      problems.push(
-        `COZY_HF_WEIGHT_PRECISIONS has unknown dtypes ${unknown.join(", ")}; known: ${DTYPES.join(", ")}`,
-      );
-    } else {
-      options.dtypes = [...new Set(precisions as Dtype[])];
-    }
-  }
-  const components = csv(env.COZY_HF_COMPONENTS);
-  if (components.length > 0) options.components = components;
-  if (envFlag(env.COZY_HF_ALLOW_ROOT_JSON)) options.allowRootJson = true;
-  if (envFlag(env.COZY_HF_FULL_REPO_DOWNLOAD)) options.fullRepo = true;
-  const maxBytes = env.COZY_HF_MAX_BYTES?.trim();
-  if (maxBytes) {
-    const value = Number(maxBytes);
-    if (!Number.isSafeInteger(value) || value < 0) {
-      problems.push(`COZY_HF_MAX_BYTES must be a whole number of bytes (0 = no limit), got "${maxBytes}"`);
-    } else {
-      options.maxBytes = value;
-    }
-  }
-  if (problems.length > 0) throw new EnvironmentError(problems);
+  if (overrides.components !== undefined) options.components = overrides.components;
+  if (overrides.allowRootJson) options.allowRootJson = true;
+  if (overrides.fullRepo) options.fullRepo = true;
+  if (overrides.maxBytes !== undefined) options.maxBytes = overrides.maxBytes;
   return options;
-}
-
-function csv(value: string | undefined): string[] {
-  return (value ?? "")
-    .split(",")
-    .map((item) => item.trim())
-    .filter(Boolean);
 }

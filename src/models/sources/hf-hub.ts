@@ -2,6 +2,7 @@ import pRetry from "p-retry";
 import { type Dispatcher, request } from "undici";
 import { AuthError } from "../../contract/errors.js";
 import { UserError } from "../../contract/user-errors.js";
+import type { ModelSettings } from "../../settings/models.js";
 import { proxyDispatcher, viaProxy } from "../download/download-agent.js";
 import type { HfRepoFile } from "./hf-file-selection.js";
 
@@ -81,16 +82,10 @@ export class HfNotFoundError extends HfHubError {
 /** HTTP 401 or 403 from the API: a gated or private repo, or a bad token. */
 export class HfAuthError extends AuthError {}
 
-/** The hub options from the environment: `HF_ENDPOINT` and the first token variable that is set. */
-export function hfHubOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): HfHubOptions {
-  const options: HfHubOptions = {};
-  const endpoint = env.HF_ENDPOINT?.trim();
-  if (endpoint) options.endpoint = endpoint;
-  const token = [env.HF_TOKEN, env.HUGGINGFACE_TOKEN, env.HUGGINGFACEHUB_API_TOKEN]
-    .map((value) => value?.trim())
-    .find((value) => value !== undefined && value !== "");
-  if (token !== undefined) options.token = token;
-  const dispatcher = proxyDispatcher(env);
+/** The hub options of the model settings: `HF_ENDPOINT`, the token and the proxy. */
+export function hfHubOptions(settings: Pick<ModelSettings, "hf" | "proxy">): HfHubOptions {
+  const options: HfHubOptions = { ...settings.hf };
+  const dispatcher = proxyDispatcher(settings.proxy);
   if (dispatcher !== undefined) options.dispatcher = dispatcher;
   return options;
 }

@@ -4,7 +4,7 @@ import { formatModelRef, type ModelRef, parseModelRef } from "../../contract/mod
 import type { Dtype } from "../../contract/model-spec.js";
 import type { ResolvedCozyModel } from "../../contract/scheduler.js";
 import { UserError } from "../../contract/user-errors.js";
-import { EnvironmentError } from "../../settings/runtime.js";
+import type { ModelSettings } from "../../settings/models.js";
 import { downloadAgent } from "../download/download-agent.js";
 import { downloadFile } from "../download/download-file.js";
 import { type DownloadPool, sharedDownloadPool } from "../download/download-pool.js";
@@ -12,16 +12,15 @@ import {
   CozyHubClient,
   CozyHubError,
   type CozyManifest,
-  cozyHubApiResolveAllowed,
-  cozyHubOptionsFromEnv,
+  cozyHubOptions,
   digestAlgorithm,
   digestHex,
   missingResolvedUrlsMessage,
   parseResolvedCozyModel,
   SNAPSHOT_DIGEST,
 } from "../sources/cozy-hub.js";
-import { type HfRepoFile, hfSelectionOptionsFromEnv, selectHfFiles } from "../sources/hf-file-selection.js";
-import { DEFAULT_HF_REVISION, HfHubClient, HfHubError, hfHubOptionsFromEnv } from "../sources/hf-hub.js";
+import { type HfRepoFile, hfSelectionOptions, selectHfFiles } from "../sources/hf-file-selection.js";
+import { DEFAULT_HF_REVISION, HfHubClient, HfHubError, hfHubOptions } from "../sources/hf-hub.js";
 import { CozyBlobs } from "./cozy-blobs.js";
 import {
   type CozySnapshotMeta,
@@ -41,21 +40,13 @@ import {
   writeRef,
 } from "./snapshot-files.js";
 
-/** `WORKER_MODEL_CACHE_DIR` when unset. */
-export const DEFAULT_MODEL_CACHE_DIR = "/tmp/cozy/models";
-
-const GB = 1_000_000_000;
 const COMMIT_NAME = /^[0-9a-f]{7,64}$/;
 /** A cozy snapshot folder's name: its digest (no dots, so `.building`, `.json` and the like never match). */
 
 export interface DiskCacheOptions {
-  /** Cache root; default `WORKER_MODEL_CACHE_DIR`, else {@link DEFAULT_MODEL_CACHE_DIR}. */
-  dir?: string;
-  /** Size cap in bytes; default `WORKER_MODEL_CACHE_MAX_GB` (decimal GB); 0 or unset = no cap. */
-  maxBytes?: number;
-  /** Read for the defaults, the `HF_*` and the `COZY_HF_*` variables. Default `process.env`. */
-  env?: NodeJS.ProcessEnv;
-  /** Default: a client from `HF_ENDPOINT` and `HF_TOKEN`. */
+  /** The cache folder and cap, the hubs, the proxy and the `COZY_HF_*` overrides. */
+  settings: ModelSettings;
+  /** Default: a client from the settings' `HF_ENDPOINT` and token. */
   hub?: HfHubClient;
   /**
    * Resolves `cozy:` refs that come without orchestrator URLs; used only when
@@ -144,23 +135,6 @@ export class SnapshotInUseError extends UserError {
   }
 }
 
-/** `WORKER_MODEL_CACHE_DIR` and `WORKER_MODEL_CACHE_MAX_GB` (0 or unset = no cap). */
-export function diskCacheSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): {
-  dir: string;
-  maxBytes: number;
-} {
-  const dir = env.WORKER_MODEL_CACHE_DIR?.trim() || DEFAULT_MODEL_CACHE_DIR;
-  const raw = env.WORKER_MODEL_CACHE_MAX_GB?.trim();
-  if (!raw) return { dir, maxBytes: 0 };
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) {
-    throw new EnvironmentError([
-      `WORKER_MODEL_CACHE_MAX_GB must be a number of gigabytes (0 = no cap), got "${raw}"`,
-    ]);
-  }
-  return { dir, maxBytes: Math.floor(value * GB) };
-}
-
 /**
  * The on-disk model cache. An `hf:` snapshot lives at `<dir>/hf/<owner>--<repo>/snapshots/<commit>/`
  * and is built in `<commit>.building/` (each file through its `.part`), then renamed into place once
@@ -168,7 +142,7 @@ export function diskCacheSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): 
  * (what it holds), `<commit>.used` (touched on each use, for LRU) and `<commit>.lock` (the
  * cross-process lock held while building or removing it).
  *
- * A `cozy:` snapshot uses the reference's v2 layout: each file is a blob at
+ * A `cozy:` snapshot uses the Python SDK's v2 layout: each file is a blob at
  * `<dir>/cozy/blobs/blake3/<hex[0:2]>/<hex[2:4]>/<hex>` (downloaded through its `.part`, renamed only
  * once its size and blake3 match), and `<dir>/cozy/snapshots/<snapshot digest>/<path>` is a hard link
  * to it (else a symlink, else a copy), built in `<digest>.building/` and renamed into place; beside it
@@ -179,23 +153,18 @@ export function diskCacheSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): 
 export class ModelDiskCache {
   readonly dir: string;
   readonly maxBytes: number;
-  private readonly env: NodeJS.ProcessEnv;
   private readonly hub: HfHubClient;
   private readonly pool: DownloadPool;
   private readonly pins = new Map<string, number>();
   private cozyHub: CozyHubClient | undefined;
   private readonly blobs: CozyBlobs;
 
-  constructor(private readonly options: DiskCacheOptions = {}) {
-    this.env = options.env ?? process.env;
-    const settings =
-      options.dir !== undefined && options.maxBytes !== undefined
-        ? { dir: options.dir, maxBytes: options.maxBytes }
-        : diskCacheSettingsFromEnv(this.env);
-    this.dir = options.dir ?? settings.dir;
-    this.maxBytes = options.maxBytes ?? settings.maxBytes;
-    this.hub = options.hub ?? new HfHubClient(hfHubOptionsFromEnv(this.env));
-    this.pool = options.pool ?? sharedDownloadPool(this.env);
+  constructor(private readonly options: DiskCacheOptions) {
+    const { settings } = options;
+    this.dir = settings.cache.dir;
+    this.maxBytes = settings.cache.maxBytes;
+    this.hub = options.hub ?? new HfHubClient(hfHubOptions(settings));
+    this.pool = options.pool ?? sharedDownloadPool(settings.maxConcurrentDownloads);
     this.cozyHub = options.cozyHub;
     this.blobs = new CozyBlobs(join(this.dir, "cozy"));
   }
@@ -223,7 +192,10 @@ export class ModelDiskCache {
     const repo = ref.repo;
     const revision = ref.revision ?? DEFAULT_HF_REVISION;
     const { commit, listing } = await this.resolveRevision(repo, revision);
-    const selectionOptions = { ...hfSelectionOptionsFromEnv(spec, this.env), repo: `hf:${repo}` };
+    const selectionOptions = {
+      ...hfSelectionOptions(spec, this.options.settings.hfSelection),
+      repo: `hf:${repo}`,
+    };
     const selection = selectHfFiles(listing, selectionOptions);
     const files: SnapshotFile[] = selection.files.map((file) =>
       file.lfsSha256 === undefined
@@ -336,8 +308,9 @@ export class ModelDiskCache {
         await this.touch(cached.dir);
         return this.cozyResult(repo, ref.digest ?? ref.tag, cached, true, options);
       }
-      if (!cozyHubApiResolveAllowed(this.env)) throw new CozyHubError(missingResolvedUrlsMessage(name));
-      this.cozyHub ??= new CozyHubClient(cozyHubOptionsFromEnv(this.env));
+      const { settings } = this.options;
+      if (!settings.cozyHub.apiResolveAllowed) throw new CozyHubError(missingResolvedUrlsMessage(name));
+      this.cozyHub ??= new CozyHubClient(cozyHubOptions(settings));
       manifest = await this.cozyHub.resolve(ref, options.signal);
     }
     if (ref.digest !== undefined) {
@@ -718,7 +691,7 @@ export class ModelDiskCache {
     const { index, count } = position;
     const size = Number.isFinite(file.size) ? file.size : undefined;
     const result = await downloadFile(url, dest, {
-      dispatcher: downloadAgent(this.env),
+      dispatcher: downloadAgent(this.options.settings.proxy),
       ...(position.headers === undefined ? {} : { headers: position.headers }),
       ...(size === undefined ? {} : { expectedSize: size }),
       ...(file.sha256 === undefined ? {} : { expectedSha256: file.sha256 }),

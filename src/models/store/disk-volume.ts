@@ -11,8 +11,7 @@ export interface DiskVolume {
 }
 
 /**
- * The mount of `/proc/self/mountinfo` with the longest mount point containing `dir` (reference-behaviour
- * 15.3). Without mountinfo (not Linux) the volume is `local` of fstype `unknown`.
+ * The mount of `/proc/self/mountinfo` with the longest mount point containing `dir`. Without mountinfo (not Linux) the volume is `local` of fstype `unknown`.
  */
 export async function diskVolumeOf(dir: string): Promise<DiskVolume> {
   const text = await readFile("/proc/self/mountinfo", "utf8").catch(() => "");

@@ -5,7 +5,7 @@ import { DEFAULT_DTYPES, DTYPES, type ModelSpec } from "../../contract/model-spe
 import { UserError } from "../../contract/user-errors.js";
 import { GEN_WORKER_VERSION } from "../../host/package.js";
 import { isDtype, parseCozyConfig } from "../../project/cozy-toml.js";
-import { cozyHubApiResolveAllowed } from "../sources/cozy-hub.js";
+import type { ModelSettings } from "../../settings/models.js";
 import type { EnsureSnapshotOptions, ModelDiskCache } from "./disk-cache.js";
 import { ensureSnapshot, type ModelSnapshot } from "./ensure-snapshot.js";
 
@@ -30,26 +30,31 @@ export function pullModel(
  * A cozy: ref to pull through the Cozy Hub API; without WORKER_ALLOW_COZY_HUB_API_RESOLVE the worker
  * takes cozy: models only from the scheduler's presigned URLs, so the CLI says what to set.
  */
-function cozyRefForPull(text: string): ModelRef {
+function cozyRefForPull(text: string, settings: ModelSettings): ModelRef {
   const ref = parseModelRef(text);
-  if (!cozyHubApiResolveAllowed()) {
+  if (!settings.cozyHub.apiResolveAllowed) {
     throw new PullUsageError(
       `${text}: the worker downloads cozy: models from URLs the scheduler resolves; to pull one here, ` +
         "set WORKER_ALLOW_COZY_HUB_API_RESOLVE=1 and COZY_HUB_URL (and COZY_HUB_TOKEN for a private repo)",
     );
   }
-  if (!process.env.COZY_HUB_URL?.trim()) {
+  if (settings.cozyHub.url === undefined) {
     throw new PullUsageError(`${text}: set COZY_HUB_URL to the Cozy Hub base URL to pull cozy: models`);
   }
   return ref;
 }
 
 /** A ref given as is (`hf:...` or `cozy:...`), or a key looked up in `<dir>/cozy.toml`. */
-export async function pullSpec(model: string, dir: string, dtype: string | undefined): Promise<ModelSpec> {
+export async function pullSpec(
+  model: string,
+  dir: string,
+  dtype: string | undefined,
+  settings: ModelSettings,
+): Promise<ModelSpec> {
   if (/^cozy:/i.test(model.trim())) {
     if (dtype !== undefined)
       throw new PullUsageError("--dtype applies to hf: refs; a cozy: snapshot is pulled whole");
-    cozyRefForPull(model.trim());
+    cozyRefForPull(model.trim(), settings);
     return { ref: model.trim(), dtypes: [...DEFAULT_DTYPES] };
   }
   if (/^hf:/i.test(model.trim())) {
@@ -90,6 +95,6 @@ export async function pullSpec(model: string, dir: string, dtype: string | undef
   }
   if (dtype !== undefined)
     throw new PullUsageError("--dtype applies to a ref given as is; cozy.toml sets the key's dtypes");
-  if (!/^hf:/i.test(spec.ref)) cozyRefForPull(spec.ref);
+  if (!/^hf:/i.test(spec.ref)) cozyRefForPull(spec.ref, settings);
   return spec;
 }

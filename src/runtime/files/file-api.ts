@@ -234,21 +234,19 @@ export interface FileApiRequest {
 }
 
 /**
- * The file API of a task: base URL from the task, else `FILE_API_BASE_URL`,
- * `ORCHESTRATOR_HTTP_URL`, `COZY_HUB_URL`; token from the task, else `FILE_API_TOKEN`,
- * `COZY_HUB_TOKEN`. Undefined without a base URL.
+ * The file API of a task: its own base URL and token, else the worker's default (`FILE_API_BASE_URL`,
+ * `ORCHESTRATOR_HTTP_URL` or `COZY_HUB_URL`; `FILE_API_TOKEN` or `COZY_HUB_TOKEN`). Undefined without
+ * a base URL.
  */
-export function resolveFileApi(request: FileApiRequest, env: NodeJS.ProcessEnv): FileApiClient | undefined {
-  const baseUrl = firstSet(
-    request.fileBaseUrl,
-    env.FILE_API_BASE_URL,
-    env.ORCHESTRATOR_HTTP_URL,
-    env.COZY_HUB_URL,
-  );
+export function resolveFileApi(
+  request: FileApiRequest,
+  fallback: { baseUrl?: string; token?: string },
+): FileApiClient | undefined {
+  const baseUrl = firstSet(request.fileBaseUrl, fallback.baseUrl);
   if (baseUrl === undefined) return undefined;
   return new FileApiClient({
     baseUrl,
-    token: firstSet(request.fileToken, env.FILE_API_TOKEN, env.COZY_HUB_TOKEN),
+    token: firstSet(request.fileToken, fallback.token),
     owner: firstSet(request.owner),
   });
 }

@@ -3,12 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { downloadFile } from "../../../src/models/download/download-file.js";
-import {
-  createDownloadPool,
-  DEFAULT_MAX_CONCURRENT_DOWNLOADS,
-  maxConcurrentDownloadsFromEnv,
-} from "../../../src/models/download/download-pool.js";
-import { EnvironmentError } from "../../../src/settings/runtime.js";
+import { createDownloadPool } from "../../../src/models/download/download-pool.js";
 import { makeContent, sendFile, startServer, type TestServer } from "../../support/fault-server.js";
 
 let dir: string;
@@ -90,24 +85,5 @@ describe("download pool", () => {
   it("refuses a concurrency below 1", () => {
     expect(() => createDownloadPool(0)).toThrow(RangeError);
     expect(() => createDownloadPool(1.5)).toThrow(RangeError);
-  });
-});
-
-describe("maxConcurrentDownloadsFromEnv", () => {
-  it.each<[string | undefined, number]>([
-    [undefined, DEFAULT_MAX_CONCURRENT_DOWNLOADS],
-    ["", 2],
-    [" 5 ", 5],
-    ["1", 1],
-  ])("reads %j as %i", (value, expected) => {
-    expect(
-      maxConcurrentDownloadsFromEnv(value === undefined ? {} : { WORKER_MAX_CONCURRENT_DOWNLOADS: value }),
-    ).toBe(expected);
-  });
-
-  it.each(["0", "-1", "two", "1.5"])("refuses %j", (value) => {
-    expect(() => maxConcurrentDownloadsFromEnv({ WORKER_MAX_CONCURRENT_DOWNLOADS: value })).toThrow(
-      EnvironmentError,
-    );
   });
 });

@@ -12,6 +12,7 @@ import { primaryGraph } from "../../../src/models/host/model-handle.js";
 import { createModelHost, type ModelHost } from "../../../src/models/host/model-host.js";
 import { GIB } from "../../../src/models/sessions/device-cache.js";
 import { Executor, type HandlerTable } from "../../../src/runtime/executor.js";
+import { modelSettingsFromEnv } from "../../../src/settings/models.js";
 import { runtimeSettingsFromEnv } from "../../../src/settings/runtime.js";
 import { type FakeHfHub, startFakeHfHub } from "../../support/fake-hf-hub.js";
 import { tempDir } from "../../support/hub-repos.js";
@@ -79,12 +80,12 @@ beforeAll(async () => {
   // Fits two of the three tiny models (each is one graph of `tinyBytes`), not three.
   const budgetGb = (2.5 * tinyBytes) / GIB;
   host = createModelHost({
-    env: {
+    settings: modelSettingsFromEnv({
       WORKER_MODEL_CACHE_DIR: cacheDir,
       HF_ENDPOINT: hub.endpoint,
       WORKER_MAX_VRAM_GB: budgetGb.toFixed(12),
       WORKER_ORT_PROVIDERS: "cpu",
-    },
+    }),
     machine: { memoryBytes: 8 * GIB },
     log: quiet,
     manifest,

@@ -4,10 +4,10 @@ import { join } from "node:path";
 import { type InferenceSession, Tensor } from "onnxruntime-node";
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { readMachineInfo } from "../../../src/host/machine-info.js";
 import {
   DeviceCache,
-  detectDeviceBudget,
-  deviceBudgetFromEnv,
+  deviceBudget,
   estimateModelBytes,
   GIB,
   InsufficientDeviceMemoryError,
@@ -16,8 +16,14 @@ import {
   type ReleasableSession,
 } from "../../../src/models/sessions/device-cache.js";
 import { createSession } from "../../../src/models/sessions/execution-providers.js";
-import { EnvironmentError } from "../../../src/settings/runtime.js";
+import { hostSettingsFromEnv } from "../../../src/settings/host.js";
+import { modelSettingsFromEnv } from "../../../src/settings/models.js";
+import { EnvironmentError } from "../../../src/settings/read.js";
 import { tinyModelExpected, writeTinyModel } from "../../support/onnx/tiny-model.js";
+
+/** The budget a worker started with `env` gives itself on `machine`. */
+const budgetFor = (env: Record<string, string>, machine: Parameters<typeof deviceBudget>[1]) =>
+  deviceBudget(modelSettingsFromEnv(env).budget, machine);
 
 /** A real session whose release is recorded before it is passed on. */
 class ObservedSession implements ReleasableSession {
@@ -273,12 +279,12 @@ describe("budget from the environment", () => {
   };
 
   it("WORKER_MAX_VRAM_GB wins", () => {
-    expect(deviceBudgetFromEnv({ WORKER_MAX_VRAM_GB: "16" }, gpuMachine)).toEqual({
+    expect(budgetFor({ WORKER_MAX_VRAM_GB: "16" }, gpuMachine)).toEqual({
       budgetBytes: 16 * GIB,
       device: "gpu",
       source: "WORKER_MAX_VRAM_GB",
     });
-    expect(deviceBudgetFromEnv({ WORKER_MAX_VRAM_GB: "1.5" }, cpuMachine)).toEqual({
+    expect(budgetFor({ WORKER_MAX_VRAM_GB: "1.5" }, cpuMachine)).toEqual({
       budgetBytes: 1.5 * GIB,
       device: "cpu",
       source: "WORKER_MAX_VRAM_GB",
@@ -286,25 +292,23 @@ describe("budget from the environment", () => {
   });
 
   it("with a GPU: total minus the safety margin (default 3.5 GB), clamped at 0", () => {
-    expect(deviceBudgetFromEnv({}, gpuMachine)).toEqual({
+    expect(budgetFor({}, gpuMachine)).toEqual({
       budgetBytes: 20.5 * GIB,
       device: "gpu",
       source: "gpu_total_minus_margin",
     });
-    expect(deviceBudgetFromEnv({ WORKER_VRAM_SAFETY_MARGIN_GB: "2.5" }, gpuMachine).budgetBytes).toBe(
-      21.5 * GIB,
-    );
-    expect(deviceBudgetFromEnv({ WORKER_VRAM_SAFETY_MARGIN_GB: "0" }, gpuMachine).budgetBytes).toBe(24 * GIB);
-    expect(deviceBudgetFromEnv({ WORKER_VRAM_SAFETY_MARGIN_GB: "30" }, gpuMachine).budgetBytes).toBe(0);
+    expect(budgetFor({ WORKER_VRAM_SAFETY_MARGIN_GB: "2.5" }, gpuMachine).budgetBytes).toBe(21.5 * GIB);
+    expect(budgetFor({ WORKER_VRAM_SAFETY_MARGIN_GB: "0" }, gpuMachine).budgetBytes).toBe(24 * GIB);
+    expect(budgetFor({ WORKER_VRAM_SAFETY_MARGIN_GB: "30" }, gpuMachine).budgetBytes).toBe(0);
   });
 
   it("without a GPU: WORKER_MAX_RAM_SESSION_GB, else half of the memory", () => {
-    expect(deviceBudgetFromEnv({ WORKER_MAX_RAM_SESSION_GB: "4" }, cpuMachine)).toEqual({
+    expect(budgetFor({ WORKER_MAX_RAM_SESSION_GB: "4" }, cpuMachine)).toEqual({
       budgetBytes: 4 * GIB,
       device: "cpu",
       source: "WORKER_MAX_RAM_SESSION_GB",
     });
-    expect(deviceBudgetFromEnv({ WORKER_VRAM_SAFETY_MARGIN_GB: "1" }, cpuMachine)).toEqual({
+    expect(budgetFor({ WORKER_VRAM_SAFETY_MARGIN_GB: "1" }, cpuMachine)).toEqual({
       budgetBytes: 12 * GIB,
       device: "cpu",
       source: "half_of_ram",
@@ -319,7 +323,7 @@ describe("budget from the environment", () => {
     };
     const error = (() => {
       try {
-        deviceBudgetFromEnv(env, cpuMachine);
+        budgetFor(env, cpuMachine);
       } catch (e) {
         return e;
       }
@@ -331,13 +335,14 @@ describe("budget from the environment", () => {
     ]);
   });
 
-  it("detects this machine and builds a cache from the environment", async () => {
-    const env = { PATH: "/nonexistent" };
-    const budget = await detectDeviceBudget(env);
+  it("sizes the budget of this machine, which has no GPU", async () => {
+    const machine = await readMachineInfo(hostSettingsFromEnv({ PATH: "/nonexistent" }));
+    const budget = budgetFor({}, machine);
     expect(budget.device).toBe("cpu");
     expect(budget.source).toBe("half_of_ram");
     expect(budget.budgetBytes).toBeGreaterThan(0);
-    const cache = await DeviceCache.fromEnv({ ...env, WORKER_MAX_VRAM_GB: "2" });
+    const explicit = budgetFor({ WORKER_MAX_VRAM_GB: "2" }, machine);
+    const cache = new DeviceCache({ budgetBytes: explicit.budgetBytes, device: explicit.device });
     expect(cache.stats()).toMatchObject({ budgetBytes: 2 * GIB, vramTotalGb: 2, vramModelCount: 0 });
   });
 });

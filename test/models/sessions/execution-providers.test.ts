@@ -5,14 +5,11 @@ import { Tensor } from "onnxruntime-node";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  ALLOWED_PROVIDERS,
   createSession,
-  DEFAULT_PROVIDERS,
   describeFailure,
-  ProviderConfigError,
-  parseProviders,
   SessionCreateError,
 } from "../../../src/models/sessions/execution-providers.js";
+import { DEFAULT_PROVIDERS } from "../../../src/settings/models.js";
 import { tinyModelBytes, tinyModelExpected, writeTinyModel } from "../../support/onnx/tiny-model.js";
 
 interface LogLine {
@@ -50,29 +47,10 @@ describe("tiny model", () => {
   });
 });
 
-describe("parseProviders", () => {
-  it("defaults to cuda then cpu when unset or blank", () => {
-    expect(parseProviders(undefined)).toEqual(["cuda", "cpu"]);
-    expect(parseProviders("  ")).toEqual([...DEFAULT_PROVIDERS]);
-  });
-
-  it("keeps the order, ignores case, spaces, empty items and repeats", () => {
-    expect(parseProviders(" CPU, cuda,,cpu ,WebGPU,tensorrt")).toEqual(["cpu", "cuda", "webgpu", "tensorrt"]);
-  });
-
-  it("rejects an unknown provider, naming it and the allowed values", () => {
-    expect(() => parseProviders("cuda,gpu")).toThrow(ProviderConfigError);
-    expect(() => parseProviders("cuda,gpu")).toThrow(
-      `WORKER_ORT_PROVIDERS: unknown execution provider "gpu"; allowed: ${ALLOWED_PROVIDERS.join(", ")}`,
-    );
-    expect(() => parseProviders("dml")).toThrow(/allowed: cuda, cpu, webgpu, tensorrt/);
-  });
-});
-
 describe("createSession (this machine has no CUDA provider libraries)", () => {
   it("falls back from cuda to cpu with one warning naming the provider and the missing library", async () => {
     const { log, lines, warnings } = captureLog();
-    const { session, provider, fallbacks } = await createSession(modelPath, parseProviders(undefined), log);
+    const { session, provider, fallbacks } = await createSession(modelPath, [...DEFAULT_PROVIDERS], log);
     try {
       expect(provider).toBe("cpu");
       expect(fallbacks.map((f) => f.provider)).toEqual(["cuda"]);

@@ -5,10 +5,11 @@ import {
   type HfRepoFile,
   HfSelectionError,
   type HfSelectionOptions,
-  hfSelectionOptionsFromEnv,
+  hfSelectionOptions,
   selectHfFiles,
 } from "../../../src/models/sources/hf-file-selection.js";
-import { EnvironmentError } from "../../../src/settings/runtime.js";
+import { modelSettingsFromEnv } from "../../../src/settings/models.js";
+import { EnvironmentError } from "../../../src/settings/read.js";
 import { UnsafePathError } from "../../../src/util/relative-path.js";
 
 const MB = 1_000_000;
@@ -492,9 +493,13 @@ describe("selectHfFiles", () => {
   });
 });
 
-describe("hfSelectionOptionsFromEnv", () => {
+/** The selection options a worker started with `env` uses for `spec`. */
+const selectionFor = (spec: { dtypes: Dtype[]; files?: string[] }, env: Record<string, string>) =>
+  hfSelectionOptions(spec, modelSettingsFromEnv(env).hfSelection);
+
+describe("hfSelectionOptions with the COZY_HF_* overrides", () => {
   it("keeps the spec when no override is set", () => {
-    expect(hfSelectionOptionsFromEnv({ dtypes: ["fp16"], files: ["a"] }, {})).toEqual({
+    expect(selectionFor({ dtypes: ["fp16"], files: ["a"] }, {})).toEqual({
       dtypes: ["fp16"],
       files: ["a"],
     });
@@ -502,7 +507,7 @@ describe("hfSelectionOptionsFromEnv", () => {
 
   it("reads every override", () => {
     expect(
-      hfSelectionOptionsFromEnv(
+      selectionFor(
         { dtypes: ["fp32"] },
         {
           COZY_HF_WEIGHT_PRECISIONS: " FP16, q4 ,fp16",
@@ -519,17 +524,12 @@ describe("hfSelectionOptionsFromEnv", () => {
       fullRepo: true,
       maxBytes: 0,
     });
-    expect(
-      hfSelectionOptionsFromEnv({ dtypes: ["fp32"] }, { COZY_HF_FULL_REPO_DOWNLOAD: "0" }).fullRepo,
-    ).toBeUndefined();
+    expect(selectionFor({ dtypes: ["fp32"] }, { COZY_HF_FULL_REPO_DOWNLOAD: "0" }).fullRepo).toBeUndefined();
   });
 
   it("reports malformed overrides together", () => {
     const read = () =>
-      hfSelectionOptionsFromEnv(
-        { dtypes: ["fp32"] },
-        { COZY_HF_WEIGHT_PRECISIONS: "fp16,f32", COZY_HF_MAX_BYTES: "3GB" },
-      );
+      selectionFor({ dtypes: ["fp32"] }, { COZY_HF_WEIGHT_PRECISIONS: "fp16,f32", COZY_HF_MAX_BYTES: "3GB" });
     expect(read).toThrow(EnvironmentError);
     expect(read).toThrow(
       /COZY_HF_WEIGHT_PRECISIONS has unknown dtypes f32[\s\S]*COZY_HF_MAX_BYTES must be a whole number/,

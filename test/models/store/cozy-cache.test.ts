@@ -17,6 +17,7 @@ import {
 } from "../../../src/models/sources/cozy-hub.js";
 import { HfHubClient } from "../../../src/models/sources/hf-hub.js";
 import { ModelDiskCache } from "../../../src/models/store/disk-cache.js";
+import { modelSettingsFromEnv } from "../../../src/settings/models.js";
 import { type FakeCozyFile, type FakeCozyHub, startFakeCozyHub } from "../../support/fake-cozy-hub.js";
 import { startFakeHfHub } from "../../support/fake-hf-hub.js";
 import { tempDir, writeOnnxRepo } from "../../support/hub-repos.js";
@@ -55,14 +56,17 @@ afterEach(async () => {
   await rm(cacheDir, { recursive: true, force: true });
 });
 
-function makeCache(options: { maxBytes?: number; env?: NodeJS.ProcessEnv; concurrency?: number } = {}) {
+function makeCache(options: { maxBytes?: number; env?: Record<string, string>; concurrency?: number } = {}) {
   return new ModelDiskCache({
-    dir: cacheDir,
-    maxBytes: options.maxBytes ?? 0,
-    env: options.env ?? {},
+    settings: cacheSettings(options.maxBytes ?? 0, options.env),
     pool: createDownloadPool(options.concurrency ?? 2),
     retryBaseDelayMs: 5,
   });
+}
+
+/** The model settings of a worker started with `env`, caching in `cacheDir` up to `maxBytes`. */
+function cacheSettings(maxBytes: number, env: Record<string, string> = {}) {
+  return { ...modelSettingsFromEnv(env), cache: { dir: cacheDir, maxBytes } };
 }
 
 /** Every entry under the cache, relative to it (files and symlinks). */
@@ -341,18 +345,22 @@ describe("ModelDiskCache.ensureCozySnapshot with presigned URLs", () => {
       await hub.publish("acme/ocr2", "latest", await modelFiles(1));
       const size = files.reduce((sum, f) => sum + f.content.length, 0);
       const options = {
-        dir: cacheDir,
-        env: {},
         hub: new HfHubClient({ endpoint: hfHub.endpoint }),
         pool: createDownloadPool(2),
       };
       const hfBytes = (
-        await new ModelDiskCache({ ...options, maxBytes: 0 }).ensureHfSnapshot("hf:acme/tiny", {
-          dtypes: ["fp32"],
-        })
+        await new ModelDiskCache({ ...options, settings: cacheSettings(0) }).ensureHfSnapshot(
+          "hf:acme/tiny",
+          {
+            dtypes: ["fp32"],
+          },
+        )
       ).bytes;
       // Room for the hf snapshot and one cozy snapshot, not two.
-      const cache = new ModelDiskCache({ ...options, maxBytes: hfBytes + Math.floor(size * 1.5) });
+      const cache = new ModelDiskCache({
+        ...options,
+        settings: cacheSettings(hfBytes + Math.floor(size * 1.5)),
+      });
       await new Promise((r) => setTimeout(r, 20));
       await cache.ensureCozySnapshot(REF, hub.resolved("acme/ocr", "v1"));
       await new Promise((r) => setTimeout(r, 20));

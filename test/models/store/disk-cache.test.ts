@@ -5,6 +5,7 @@ import { DownloadIntegrityError } from "../../../src/models/download/download-fi
 import { createDownloadPool } from "../../../src/models/download/download-pool.js";
 import { HfAuthError, HfHubClient, HfNotFoundError } from "../../../src/models/sources/hf-hub.js";
 import { ModelDiskCache } from "../../../src/models/store/disk-cache.js";
+import { modelSettingsFromEnv } from "../../../src/settings/models.js";
 import { type FakeHfHub, startFakeHfHub } from "../../support/fake-hf-hub.js";
 import { SELECTED, tempDir, writeOnnxRepo } from "../../support/hub-repos.js";
 
@@ -27,9 +28,7 @@ afterEach(async () => {
 
 function makeCache(options: { token?: string; maxBytes?: number } = {}): ModelDiskCache {
   return new ModelDiskCache({
-    dir: cacheDir,
-    maxBytes: options.maxBytes ?? 0,
-    env: {},
+    settings: { ...modelSettingsFromEnv({}), cache: { dir: cacheDir, maxBytes: options.maxBytes ?? 0 } },
     hub: new HfHubClient({
       endpoint: hub.endpoint,
       retryBaseDelayMs: 5,

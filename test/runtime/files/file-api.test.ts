@@ -11,9 +11,11 @@ import {
   encodeRef,
   FILE_API_REQUIRED_MESSAGE,
   FileApiClient,
+  type FileApiRequest,
   fileApiRequiredError,
-  resolveFileApi,
+  resolveFileApi as resolveWith,
 } from "../../../src/runtime/files/file-api.js";
+import { runtimeSettingsFromEnv } from "../../../src/settings/runtime.js";
 import { expectRejection, type FakeFileApi, makeTempDir, sha256, startFakeFileApi } from "./servers.js";
 
 const servers: FakeFileApi[] = [];
@@ -30,6 +32,8 @@ async function fakeApi(options: Parameters<typeof startFakeFileApi>[0] = {}): Pr
 
 describe("resolveFileApi", () => {
   it("takes the task's values first, then the environment in order", () => {
+    const resolveFileApi = (request: FileApiRequest, env: Record<string, string>) =>
+      resolveWith(request, runtimeSettingsFromEnv(env).fileApi);
     const env = {
       FILE_API_BASE_URL: "http://file-api.test",
       ORCHESTRATOR_HTTP_URL: "http://orchestrator.test",
@@ -45,6 +49,8 @@ describe("resolveFileApi", () => {
   });
 
   it("takes the token from the task, FILE_API_TOKEN, then COZY_HUB_TOKEN", async () => {
+    const resolveFileApi = (request: FileApiRequest, env: Record<string, string>) =>
+      resolveWith(request, runtimeSettingsFromEnv(env).fileApi);
     const server = await fakeApi({ token: "hub-token" });
     server.files.set("a.txt", { data: Buffer.from("a") });
     const env = { FILE_API_BASE_URL: server.origin, FILE_API_TOKEN: " ", COZY_HUB_TOKEN: "hub-token" };
