@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execa } from "execa";
 import { CLI } from "./runner-process.js";
 
 export interface CliResult {
@@ -18,25 +18,20 @@ export function cliEnvironment(env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
  * Runs the built CLI (bin/cozy-worker.js → dist/) to its end and never rejects: the exit code
  * (-1 when it was killed), stdout and stderr, with the environment of {@link cliEnvironment}.
  */
-export function cli(
+export async function cli(
   args: string[],
   env: NodeJS.ProcessEnv = {},
   options: { cwd?: string; timeout?: number } = {},
 ): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      {
-        env: cliEnvironment(env),
-        cwd: options.cwd,
-        timeout: options.timeout ?? 180_000,
-        maxBuffer: 16 * 1024 * 1024,
-      },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
+  const result = await execa(process.execPath, [CLI, ...args], {
+    env: cliEnvironment(env),
+    extendEnv: false,
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    timeout: options.timeout ?? 180_000,
+    maxBuffer: 16 * 1024 * 1024,
+    stdin: "ignore",
+    stripFinalNewline: false,
+    reject: false,
   });
+  return { code: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
