@@ -17,8 +17,12 @@ export interface RuntimeSettings {
   downloadRetries: number;
   /** Per-run input folders live under `<runDir>/<run_id>/inputs`. */
   runDir: string;
+  /** Keep `<runDir>/<run_id>/` after the run ends (`WORKER_KEEP_RUN_DIRS`), for debugging. */
+  keepRunDirs: boolean;
   /** Cozy file inputs are cached here across runs. */
   cacheDir: string;
+  /** Size cap of that cache in bytes, least recently used files evicted first; 0 = no cap. */
+  cacheMaxBytes: number;
   /** `host` or `host:port` that input URLs may reach although they resolve to private addresses. */
   inputUrlAllowHosts: string[];
   /** The Cozy file API for tasks that name none: base URL and token. */
@@ -26,6 +30,7 @@ export interface RuntimeSettings {
 }
 
 const MIB = 1024 * 1024;
+const GIB = 1024 * MIB;
 
 /** Reads {@link RuntimeSettings} into `reader`, which collects the problems. */
 export function readRuntimeSettings(reader: EnvReader): RuntimeSettings {
@@ -43,7 +48,9 @@ export function readRuntimeSettings(reader: EnvReader): RuntimeSettings {
     maxInputFileBytes: count("WORKER_MAX_INPUT_FILE_BYTES", 200 * MIB),
     downloadRetries: reader.count("WORKER_DOWNLOAD_RETRIES", 3),
     runDir,
+    keepRunDirs: reader.flag("WORKER_KEEP_RUN_DIRS"),
     cacheDir: reader.text("WORKER_CACHE_DIR") ?? `${runDir}/cache`,
+    cacheMaxBytes: reader.count("WORKER_CACHE_MAX_BYTES", 10 * GIB, "0 = no cap"),
     inputUrlAllowHosts: reader.list("WORKER_INPUT_URL_ALLOW_HOSTS"),
     fileApi: { ...(baseUrl ? { baseUrl } : {}), ...(token ? { token } : {}) },
   };
