@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { createParser } from "eventsource-parser";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
@@ -79,4 +80,30 @@ export async function readEventStream(
     parser.feed(decoder.decode(chunk, { stream: true }));
   }
   return events;
+}
+
+/**
+ * Removes the handler bundles a runner or worker child wrote into `<project>/.cozy/build/`
+ * (`main.<pid>.<n>.mjs`): the child leaves them behind when it exits.
+ */
+export async function removeTenantBundles(projectDir: string, pid: number | undefined): Promise<void> {
+  if (pid === undefined) return;
+  const dir = join(projectDir, ".cozy", "build");
+  const files = await readdir(dir).catch(() => [] as string[]);
+  await Promise.all(
+    files
+      .filter((file) => file.startsWith(`main.${pid}.`))
+      .map((file) => rm(join(dir, file), { force: true })),
+  );
+}
+
+/** Whether the process exited (its `stop()` resolved) within `ms`. */
+export async function exitsWithin(exited: Promise<unknown>, ms: number): Promise<boolean> {
+  const timer = new AbortController();
+  const inTime = await Promise.race([
+    exited.then(() => true),
+    sleep(ms, false, { signal: timer.signal }).catch(() => false),
+  ]);
+  timer.abort();
+  return inTime;
 }

@@ -1,7 +1,13 @@
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO_ROOT, type RunnerProcess, startRunner } from "../../support/runner-process.js";
+import {
+  REPO_ROOT,
+  type RunnerProcess,
+  removeTenantBundles,
+  startRunner,
+} from "../../support/runner-process.js";
 
 const PROJECT = join(REPO_ROOT, "test/projects/property");
 const RUNS_PER_ENDPOINT = 500;
@@ -14,6 +20,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await runner?.stop();
+  await removeTenantBundles(PROJECT, runner?.child.pid);
+  if (runner) await rm(runner.outputsDir, { recursive: true, force: true });
 });
 
 /** Valid payloads of each endpoint, to mutate: random JSON alone would almost never succeed. */

@@ -1,6 +1,13 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ActionContext, Asset, Integer } from "gen-worker";
-import { AuthError, FatalError, RetryableError, ValidationError } from "gen-worker";
+import {
+  AuthError,
+  CanceledError,
+  FatalError,
+  ResourceError,
+  RetryableError,
+  ValidationError,
+} from "gen-worker";
 
 export interface EchoInput {
   text: string;
@@ -19,7 +26,9 @@ export interface EchoOutput {
 export async function echo(ctx: ActionContext, input: EchoInput): Promise<EchoOutput> {
   ctx.log("echoing");
   const text = input.mode === "loud" ? input.text.toUpperCase() : input.text;
-  return { text: Array.from({ length: input.times ?? 1 }, () => text).join(" "), times: input.times ?? 1 };
+  // No fallback: the schema's @default fills `times` in before the handler runs (tests rely on it).
+  const times = input.times as number;
+  return { text: Array.from({ length: times }, () => text).join(" "), times };
 }
 
 export function echo_sync(_ctx: ActionContext, input: { text: string }): { text: string } {
@@ -60,6 +69,10 @@ export async function fail_with(_ctx: ActionContext, input: { kind: string }): P
       throw new RetryableError("upstream busy at https://internal.example/api?token=s3cret");
     case "fatal":
       throw new FatalError("cannot run on this worker");
+    case "resource":
+      throw new ResourceError("no space left in /var/cache/models");
+    case "canceled":
+      throw new CanceledError();
     case "type":
       throw new TypeError("cannot read properties of undefined (reading 'x') at /srv/app/src/main.ts");
     case "string":
@@ -107,6 +120,15 @@ export async function* words(
     if (input.gap_ms) await sleep(input.gap_ms, undefined, { signal: ctx.signal });
     yield { delta: word };
   }
+}
+
+/** Streams `after` words, then fails as a bug in the handler would. */
+export async function* broken_stream(
+  _ctx: ActionContext,
+  input: { after: number },
+): AsyncGenerator<TokenDelta> {
+  for (let index = 0; index < input.after; index++) yield { delta: `w${index}` };
+  throw new Error("stream broke at /srv/app/src/main.ts");
 }
 
 export function* count_sync(_ctx: ActionContext, input: { to: number }): Generator<{ n: number }> {
