@@ -50,3 +50,21 @@ export class Cancellation {
     return Promise.race([promise, this.racePromise]);
   }
 }
+
+/** setTimeout's longest delay, 2^31−1 ms (about 24.8 days); Node fires a longer one after 1 ms. */
+export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+/**
+ * Calls `fire` once `delayMs` have passed, however long that is: a delay beyond
+ * {@link MAX_TIMER_DELAY_MS} is waited out in steps of at most that. Timers never fire early, so
+ * neither does this. A delay that is not finite never fires. Returns a function that stops it.
+ */
+export function startTimer(delayMs: number, fire: () => void): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const wait = (remaining: number) => {
+    const step = Math.min(remaining, MAX_TIMER_DELAY_MS);
+    timer = setTimeout(() => (remaining > step ? wait(remaining - step) : fire()), step);
+  };
+  if (Number.isFinite(delayMs)) wait(Math.max(0, delayMs));
+  return () => clearTimeout(timer);
+}

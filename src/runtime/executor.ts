@@ -10,13 +10,15 @@ import {
 import type { Rejection, RunFailure, RunResult, TaskRequest } from "../contract/task.js";
 import type { RuntimeSettings } from "../settings/runtime.js";
 import { withTimeout } from "../util/with-timeout.js";
-import { Cancellation } from "./cancellation.js";
+import { Cancellation, startTimer } from "./cancellation.js";
 import { rfc3339Micro } from "./clock.js";
 import { RunContext } from "./context.js";
 import { describeFailure } from "./error-mapping.js";
 import { resolveFileApi } from "./files/file-api.js";
-import { materializeAssets } from "./files/materialize.js";
+import { materializeAssets, removeRunInputs } from "./files/materialize.js";
+import { runIdProblem } from "./files/output-ref.js";
 import { LocalOutputStore, type OutputStore, RemoteOutputStore } from "./files/output-store.js";
+import { checkPayloadShape } from "./payload-shape.js";
 import { peakRamBytes } from "./peak-memory.js";
 import { describeValidationErrors, ValidatorSet } from "./validation.js";
 
@@ -52,6 +54,8 @@ export class Executor {
   private readonly validators: ValidatorSet;
   private readonly active = new Map<string, ActiveRun>();
   private readonly inFlightByFunction = new Map<string, number>();
+  /** Removals of run folders whose handlers have stopped; {@link drain} waits for them. */
+  private readonly cleanups = new Set<Promise<void>>();
   private draining = false;
 
   constructor(private readonly options: ExecutorOptions) {
@@ -130,10 +134,13 @@ export class Executor {
     await withTimeout(Promise.allSettled(pending()), timeoutMs);
     for (const runId of this.active.keys()) this.cancel(runId, "worker shutting down");
     await Promise.allSettled(pending());
+    await withTimeout(Promise.allSettled(this.cleanups), timeoutMs);
   }
 
   private admit(task: TaskRequest, fn: ManifestFunction | undefined): Refusal | undefined {
     if (!fn) return unknownFunction(task);
+    const badRunId = runIdProblem(task.runId);
+    if (badRunId) return { failure: describeFailure(new ValidationError(`invalid run id: ${badRunId}`)) };
     const { maxInputBytes, maxConcurrency } = this.options.settings;
     if (maxInputBytes > 0 && task.payloadBytes > maxInputBytes) {
       return {
@@ -181,10 +188,10 @@ export class Executor {
       deliver(globalSink, event);
     };
     const emit: Emit = (type, payload) => send({ runId: task.runId, type, payload } as RunEvent);
-    const timeoutMs = task.timeoutMs !== undefined && task.timeoutMs > 0 ? task.timeoutMs : undefined;
+    const timeoutMs = effectiveTimeout(task);
     const timeout =
       timeoutMs === undefined ? undefined : new CanceledError(`run timed out after ${timeoutMs} ms`);
-    const timer = timeout && setTimeout(() => cancellation.abort(timeout), timeoutMs);
+    const stopTimer = timeout && startTimer(timeoutMs ?? 0, () => cancellation.abort(timeout));
     emit("metrics.compute.started", { at: rfc3339Micro() });
     let lease: ModelLease | undefined;
     // The handler (and a stream's closing) may outlive a cancel; its models stay pinned until it stops.
@@ -220,9 +227,8 @@ export class Executor {
         emit("output.error", { error_type: failure.errorType, message: failure.safeMessage });
       }
     } finally {
-      clearTimeout(timer);
-      const held = lease;
-      if (held) void Promise.allSettled(handlerWork).then(() => held.release());
+      stopTimer?.();
+      this.afterHandlerStops(task, fn, cancellation, lease, handlerWork);
     }
     emit("metrics.compute.completed", { at: rfc3339Micro() });
     const models = lease?.report();
@@ -247,6 +253,32 @@ export class Executor {
     };
   }
 
+  /**
+   * Once the handler (and a stream's closing) has really stopped, which may be after a cancel:
+   * releases its models and removes the run's input files unless `keepRunDirs`, or a new run of
+   * the same id has started meanwhile (the files are its own then).
+   */
+  private afterHandlerStops(
+    task: TaskRequest,
+    fn: ManifestFunction,
+    cancellation: Cancellation,
+    lease: ModelLease | undefined,
+    handlerWork: Promise<unknown>[],
+  ): void {
+    const { runDir, keepRunDirs } = this.options.settings;
+    const usesRunDir = !keepRunDirs && hasAssets(fn);
+    if (!lease && !usesRunDir) return;
+    const stopped = Promise.allSettled(handlerWork);
+    if (lease) void stopped.then(() => lease.release());
+    if (!usesRunDir) return;
+    const cleanup = stopped.then(() => {
+      const current = this.active.get(task.runId);
+      if (!current || current.cancellation === cancellation) return removeRunInputs(runDir, task.runId);
+    });
+    this.cleanups.add(cleanup);
+    void cleanup.finally(() => this.cleanups.delete(cleanup));
+  }
+
   private leaseModels(task: TaskRequest, fn: ManifestFunction, payload: unknown): ModelLease | undefined {
     const { models, manifest } = this.options;
     if (!models || fn.injection_json.length === 0) return undefined;
@@ -260,12 +292,13 @@ export class Executor {
 
   private createContext(task: TaskRequest, cancellation: Cancellation, send: EventSink): RunContext {
     let outputs: OutputStore | undefined | null = null;
+    const timeoutMs = effectiveTimeout(task);
     return new RunContext({
       runId: task.runId,
       owner: task.owner ?? "",
       userId: task.userId ?? "",
       cancellation,
-      deadline: task.timeoutMs && task.timeoutMs > 0 ? Date.now() + task.timeoutMs : null,
+      deadline: timeoutMs === undefined ? null : Date.now() + timeoutMs,
       requiredModels: Object.freeze([...(task.requiredModels ?? [])]),
       send,
       outputs: () => {
@@ -295,11 +328,11 @@ export class Executor {
     cancellation: Cancellation,
   ): Promise<unknown> {
     const payload = task.payload;
+    checkPayloadShape(payload, "invalid input: the payload");
     const validate = this.validators.get(fn.name).input;
     if (!validate(payload))
       throw new ValidationError(`invalid input: ${describeValidationErrors(validate.errors)}`);
-    const defs = fn.input_schema.$defs as Record<string, unknown> | undefined;
-    if (!defs || !("Asset" in defs)) return payload;
+    if (!hasAssets(fn)) return payload;
     const { settings } = this.options;
     const fileApi = resolveFileApi(task, settings.fileApi);
     return materializeAssets(payload, fn.input_schema, {
@@ -307,6 +340,7 @@ export class Executor {
       owner: task.owner ?? "",
       runDir: settings.runDir,
       cacheDir: settings.cacheDir,
+      cacheMaxBytes: settings.cacheMaxBytes,
       maxInputFileBytes: settings.maxInputFileBytes,
       downloadRetries: settings.downloadRetries,
       allowHosts: settings.inputUrlAllowHosts,
@@ -382,8 +416,21 @@ const STREAM_CLOSE_GRACE_MS = 100;
 type Emit = <K extends EventName>(type: K, payload: EventPayloads[K]) => void;
 
 interface Refusal {
-  rejected: Rejection;
+  /** Undefined for a refusal the contract has no word for (a bad run id): its error type says it. */
+  rejected?: Rejection;
   failure: RunFailure;
+}
+
+/** The run's timeout in ms, if it has one: `timeout_ms` above 0 and finite (an infinite one never passes). */
+function effectiveTimeout(task: TaskRequest): number | undefined {
+  const { timeoutMs } = task;
+  return timeoutMs !== undefined && timeoutMs > 0 && Number.isFinite(timeoutMs) ? timeoutMs : undefined;
+}
+
+/** Whether the function's payload may carry files, which are downloaded into the run's folder. */
+function hasAssets(fn: ManifestFunction): boolean {
+  const defs = fn.input_schema.$defs as Record<string, unknown> | undefined;
+  return defs !== undefined && "Asset" in defs;
 }
 
 function unknownFunction(task: TaskRequest): Refusal {
@@ -417,7 +464,7 @@ function refused(
     success: false,
     output: null,
     ...refusal.failure,
-    rejected: refusal.rejected,
+    ...(refusal.rejected ? { rejected: refusal.rejected } : {}),
     timedOut: false,
     totalMs: performance.now() - started,
   };

@@ -1,6 +1,7 @@
 import type { ErrorObject, ValidateFunction } from "ajv";
 import type { ManifestFunction } from "../contract/manifest.js";
 import { type Ajv, createAjv } from "../util/ajv.js";
+import { addOwnDefaultsKeyword, withOwnDefaults } from "./own-defaults.js";
 
 export interface FunctionValidators {
   /** Validates a payload and fills in `@default` values. */
@@ -9,16 +10,20 @@ export interface FunctionValidators {
   output: ValidateFunction;
 }
 
-/** Compiles every function's validators once, at start, from the manifest's schemas. */
+/**
+ * Compiles every function's validators once, at start, from the manifest's schemas. They stop at
+ * the first error; a payload must pass `checkPayloadShape` (payload-shape.ts) before its input validator.
+ */
 export class ValidatorSet {
   private readonly inputAjv: Ajv = createAjv({ useDefaults: true });
   private readonly outputAjv: Ajv = createAjv();
   private readonly byName = new Map<string, FunctionValidators>();
 
   constructor(functions: readonly ManifestFunction[]) {
+    addOwnDefaultsKeyword(this.inputAjv);
     for (const fn of functions) {
       this.byName.set(fn.name, {
-        input: this.inputAjv.compile(fn.input_schema),
+        input: this.inputAjv.compile(withOwnDefaults(fn.input_schema) as object),
         output: this.outputAjv.compile(fn.output_schema),
       });
     }

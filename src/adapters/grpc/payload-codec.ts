@@ -9,6 +9,7 @@
  */
 import { DecodeError, decode, ExtData, encode } from "@msgpack/msgpack";
 import { ValidationError } from "../../contract/errors.js";
+import { checkPayloadShape, MAX_PAYLOAD_VALUES } from "../../runtime/payload-shape.js";
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
@@ -17,7 +18,8 @@ const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
  * Decodes an input payload. Maps become plain objects, `bin` becomes `Uint8Array`, the timestamp
  * extension becomes `Date`. 64-bit integers within ±(2^53−1) become numbers; larger ones are refused
  * rather than silently rounded. Throws {@link ValidationError} on anything that is not exactly one
- * msgpack value.
+ * msgpack value, and on a payload beyond the limits of `checkPayloadShape` (nesting depth, number
+ * of values), which are checked before the payload is walked.
  */
 export function decodePayload(bytes: Uint8Array): unknown {
   if (bytes.byteLength === 0) {
@@ -27,16 +29,28 @@ export function decodePayload(bytes: Uint8Array): unknown {
   }
   let value: unknown;
   try {
-    value = decode(bytes, { useBigInt64: true });
+    // One array or map longer than the payload's value limit is refused before it is allocated.
+    value = decode(bytes, {
+      useBigInt64: true,
+      maxArrayLength: MAX_PAYLOAD_VALUES,
+      maxMapLength: MAX_PAYLOAD_VALUES,
+    });
   } catch (error) {
     const message =
       error instanceof RangeError || error instanceof DecodeError ? error.message : String(error);
+    if (message.startsWith("Max length exceeded")) {
+      throw new ValidationError(
+        `input_payload holds an array or map of more than ${MAX_PAYLOAD_VALUES.toLocaleString("en-US")} values (the limit for a whole payload): send bulk data as a file (Asset) or as bytes`,
+        { cause: error },
+      );
+    }
     // DataView's own bounds error is what a truncated value often produces; say so plainly.
     const reason = /outside the bounds|^Insufficient data/.test(message)
       ? `it ends in the middle of a value (${message})`
       : message;
     throw new ValidationError(`input_payload is not valid msgpack: ${reason}`, { cause: error });
   }
+  checkPayloadShape(value, "input_payload");
   return narrowIntegers(value, "$");
 }
 

@@ -35,7 +35,11 @@ export function taskFromBody(
   const timeoutMs = body.timeout_ms;
   if (timeoutMs !== undefined && timeoutMs !== null) {
     if (typeof timeoutMs !== "number" || !Number.isFinite(timeoutMs) || timeoutMs < 0) {
-      throw new EnvelopeError("invalid_envelope", "$.timeout_ms must be a number of milliseconds, 0 or more");
+      const got = typeof timeoutMs === "number" ? String(timeoutMs) : `a ${typeof timeoutMs}`;
+      throw new EnvelopeError(
+        "invalid_envelope",
+        `$.timeout_ms must be a finite number of milliseconds, 0 or more (0 or absent: no timeout), got ${got}`,
+      );
     }
     task.timeoutMs = timeoutMs;
   }

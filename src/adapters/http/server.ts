@@ -167,9 +167,14 @@ function readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | u
     req.resume();
     return Promise.resolve(undefined);
   }
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let settled = false;
+    const settle = (body: Buffer | undefined) => {
+      settled = true;
+      resolve(body);
+    };
     const onData = (chunk: Buffer) => {
       size += chunk.byteLength;
       if (size <= MAX_BODY_BYTES) {
@@ -178,11 +183,19 @@ function readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | u
       }
       req.off("data", onData).resume();
       tooLarge();
-      resolve(undefined);
+      settle(undefined);
     };
     req.on("data", onData);
-    req.once("end", () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
-    req.once("error", reject);
+    req.once("end", () => settle(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+    // A client that hangs up in the middle of its body is nobody's error: nothing to answer, nothing to log.
+    const gone = () => {
+      if (settled || req.complete) return;
+      chunks.length = 0;
+      res.destroy();
+      settle(undefined);
+    };
+    req.on("error", gone);
+    req.once("close", gone);
   });
 }
 

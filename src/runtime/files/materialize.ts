@@ -1,10 +1,12 @@
+import { rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import pLimit from "p-limit";
 import { WorkerError } from "../../contract/errors.js";
+import { errorCode } from "../../util/io-errors.js";
 import { type AssetInfo, type AssetWire, RuntimeAsset } from "./asset.js";
 import { downloadCozyRef } from "./cozy-input.js";
 import type { FileApiClient } from "./file-api.js";
-import { assertRunId } from "./output-ref.js";
+import { assertRunId, runIdProblem } from "./output-ref.js";
 import { SchemaWalker } from "./schema-walker.js";
 import { downloadUrl, type UrlDownloadOptions } from "./url-input.js";
 
@@ -16,6 +18,8 @@ export interface MaterializeOptions {
   /** Inputs go to `<runDir>/<runId>/inputs/`. */
   runDir: string;
   cacheDir: string;
+  /** Size cap of the Cozy input cache in bytes; 0 = no cap. */
+  cacheMaxBytes: number;
   /** 0 or less: no limit. */
   maxInputFileBytes: number;
   /** Attempts per URL download. */
@@ -74,8 +78,36 @@ export async function materializeAssets(
   return result;
 }
 
+/** Where a run's input files go: `<runDir>/<runId>/inputs/`. */
+export function runInputsDir(runDir: string, runId: string): string {
+  return join(runDir, runId, "inputs");
+}
+
+/**
+ * Removes a run's input files: `<runDir>/<runId>/inputs/`, then `<runDir>/<runId>/` if that left
+ * it empty. Only what materializing wrote is removed, never a folder of another name that shares
+ * the run directory (a run id may be "cache" or "models"). Never throws: a file that cannot be
+ * removed is reported as a warning and the run's result stands.
+ */
+export async function removeRunInputs(runDir: string, runId: string): Promise<void> {
+  if (runIdProblem(runId)) return;
+  const inputsDir = runInputsDir(runDir, runId);
+  try {
+    await rm(inputsDir, { recursive: true, force: true });
+    await rmdir(join(runDir, runId)).catch((error: unknown) => {
+      const code = errorCode(error);
+      if (code !== "ENOENT" && code !== "ENOTEMPTY" && code !== "EEXIST") throw error;
+    });
+  } catch (error) {
+    process.emitWarning(
+      `could not remove the input files of run ${runId} (${inputsDir}): ${(error as Error).message}; remove them by hand`,
+      { code: "COZY_RUN_DIR_CLEANUP" },
+    );
+  }
+}
+
 function download(wire: AssetWire, options: MaterializeOptions, signal: AbortSignal): Promise<AssetInfo> {
-  const inputsDir = join(options.runDir, options.runId, "inputs");
+  const inputsDir = runInputsDir(options.runDir, options.runId);
   if (looksLikeUrl(wire.ref)) {
     return downloadUrl(wire.ref.trim(), {
       ...options.urlDownload,
@@ -90,6 +122,7 @@ function download(wire: AssetWire, options: MaterializeOptions, signal: AbortSig
     api: options.fileApi,
     runInputsDir: inputsDir,
     cacheDir: options.cacheDir,
+    cacheMaxBytes: options.cacheMaxBytes,
     maxBytes: options.maxInputFileBytes,
     signal,
   });

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import { link, lstat, mkdir, readFile, realpath, rename, rm, stat, writeFile } from "node:fs/promises";
-import { dirname, join, resolve, sep } from "node:path";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { ResourceError, ValidationError } from "../../contract/errors.js";
 import { errorCode } from "../../util/io-errors.js";
 import { RuntimeAsset } from "./asset.js";
@@ -43,13 +43,10 @@ export class LocalOutputStore implements OutputStore {
     const normalized = normalizeOutputRef(ref, this.options.runId);
     const target = resolve(this.root, normalized);
     if (!isInside(this.root, target)) throw traversal(ref);
-    await this.prepareParent(ref, dirname(target)).catch((error: unknown) => {
-      throw outputPathError(error, normalized);
-    });
-
     const tempPath = join(dirname(target), `.${randomUUID()}.part`);
-    await writeFile(tempPath, data, { flag: "wx" });
     try {
+      await this.prepareParent(ref, dirname(target));
+      await writeFile(tempPath, data, { flag: "wx" });
       if (options.createOnly) await createExclusively(tempPath, target, normalized);
       else await rename(tempPath, target);
     } catch (error) {
@@ -68,14 +65,27 @@ export class LocalOutputStore implements OutputStore {
     });
   }
 
-  /** Creates the parent folder, refusing any symlink on the way that leads out of the root. */
+  /**
+   * Creates the parent folder. A symlink anywhere under the outputs folder is refused, even one
+   * that stays inside it: the save would land where the link points while the asset's ref and
+   * path name another place (another run's folder, say).
+   */
   private async prepareParent(ref: string, parent: string): Promise<void> {
     await mkdir(this.root, { recursive: true });
     const realRoot = await realpath(this.root);
-    const existing = await deepestExisting(parent);
-    if (!isInside(realRoot, await realpathOrTraversal(existing, ref), true)) throw traversal(ref);
+    await this.assertNoLink(ref, await deepestExisting(parent), realRoot);
     await mkdir(parent, { recursive: true });
-    if (!isInside(realRoot, await realpathOrTraversal(parent, ref), true)) throw traversal(ref);
+    await this.assertNoLink(ref, parent, realRoot);
+  }
+
+  private async assertNoLink(ref: string, path: string, realRoot: string): Promise<void> {
+    const real = await realpathOrTraversal(path, ref);
+    if (!isInside(realRoot, real, true)) throw traversal(ref);
+    if (real === join(realRoot, relative(this.root, path))) return;
+    const link = (await firstLink(this.root, path)) ?? path;
+    throw new ValidationError(
+      `invalid output ref ${JSON.stringify(ref)}: ${relative(this.root, link)} is a symbolic link; saves never follow links inside the outputs folder, so the file would not be where its ref says: remove the link`,
+    );
   }
 }
 
@@ -156,7 +166,20 @@ function outputPathError(error: unknown, ref: string): unknown {
   if (code === "EISDIR" || code === "ENOTEMPTY" || code === "ENOTDIR" || code === "EEXIST") {
     return new ValidationError(`output path is a folder or lies under a file: ${ref}`);
   }
+  if (code === "ENAMETOOLONG") {
+    return new ValidationError(`output path is too long for this file system: ${ref}: use shorter names`);
+  }
   return error;
+}
+
+/** The first symlink on the way from `root` down to `path`, if any. */
+async function firstLink(root: string, path: string): Promise<string | undefined> {
+  let current = root;
+  for (const segment of relative(root, path).split(sep)) {
+    current = join(current, segment);
+    if ((await lstat(current)).isSymbolicLink()) return current;
+  }
+  return undefined;
 }
 
 async function deepestExisting(path: string): Promise<string> {

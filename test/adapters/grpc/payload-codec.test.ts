@@ -91,6 +91,31 @@ describe("payload codec", () => {
     expect(validationMessage(polluting)).toMatch(/__proto__/);
   });
 
+  it("refuses msgpack nested 100,000 deep as validation, naming the depth limit", () => {
+    // 100,000 one-element arrays (fixarray 0x91) around a nil.
+    const bytes = new Uint8Array(100_001).fill(0x91);
+    bytes[100_000] = 0xc0;
+    expect(validationMessage(bytes)).toMatch(
+      /^input_payload nests arrays and objects deeper than 64 levels \(the limit\), at \$\[0\]\[0\]/,
+    );
+  });
+
+  it("refuses 4 MB of nils for one array before building it, naming the value limit", () => {
+    const bytes = encode({ items: new Array(4_000_000).fill(null) });
+    const cpu = process.cpuUsage();
+    const message = validationMessage(bytes);
+    const { user, system } = process.cpuUsage(cpu);
+    console.log(`decoding 4 MB of nils: refused in ${((user + system) / 1000).toFixed(1)} ms of CPU`);
+    expect(message).toBe(
+      "input_payload holds an array or map of more than 1,000,000 values (the limit for a whole payload): send bulk data as a file (Asset) or as bytes",
+    );
+  });
+
+  it("refuses more than a million values in all, spread over many arrays", () => {
+    const bytes = encode({ rows: Array.from({ length: 1_001 }, () => new Array(1_000).fill(0)) });
+    expect(validationMessage(bytes)).toMatch(/^input_payload holds more than 1,000,000 values \(the limit/);
+  });
+
   it("explains outputs msgpack cannot carry", () => {
     expect(() => encodeOutput({ big: 1n })).toThrow(/^the output cannot be encoded as msgpack: /);
   });

@@ -111,6 +111,7 @@ function options(overrides: Partial<MaterializeOptions> = {}): MaterializeOption
     owner: "tenant-1",
     runDir: join(dir.path, "runs"),
     cacheDir: join(dir.path, "cache"),
+    cacheMaxBytes: 0,
     maxInputFileBytes: 1 << 20,
     downloadRetries: 2,
     allowHosts: [`127.0.0.1:${web.port}`],

@@ -43,6 +43,21 @@ describe("normalizeOutputRef", () => {
     expect((error as Error).message).toBe(`invalid output ref ${JSON.stringify(ref)}: ${rule}`);
   });
 
+  it("refuses a segment over 255 bytes, naming the limit, and accepts 255", () => {
+    const long = "a".repeat(256);
+    expect(() => normalizeOutputRef(`dir/${long}`, "r1")).toThrow(
+      `invalid output ref "dir/${"a".repeat(56)}…": the name "${"a".repeat(60)}…" is 256 bytes; each folder or file name may have at most 255 bytes (UTF-8): use a shorter name`,
+    );
+    expect(() => normalizeOutputRef(`${"ü".repeat(128)}/x`, "r1")).toThrow(/is 256 bytes/);
+    expect(normalizeOutputRef(`${"a".repeat(255)}/x`, "r1")).toBe(`runs/r1/outputs/${"a".repeat(255)}/x`);
+  });
+
+  it("refuses a run id over 200 bytes, and accepts 200", () => {
+    expect(() => assertRunId("x".repeat(201))).toThrow(/is 201 bytes long; at most 200 bytes \(UTF-8\)/);
+    expect(() => assertRunId("é".repeat(101))).toThrow(/is 202 bytes long/);
+    expect(() => assertRunId("x".repeat(200))).not.toThrow();
+  });
+
   it.each(["", ".", "..", "a/b", "a\\b"])("refuses run id %j", (runId) => {
     expect(() => assertRunId(runId)).toThrow(ValidationError);
     expect(() => normalizeOutputRef("x.png", runId)).toThrow(ValidationError);

@@ -134,11 +134,57 @@ describe("LocalOutputStore", () => {
     expect(await readdir(outside.path)).toEqual([]);
   });
 
-  it("follows a symlink that stays inside the outputs folder", async () => {
+  it("refuses a symlink inside the run's folder that leads to another run, naming the link", async () => {
+    await mkdir(join(dir.path, "runs/r2/outputs"), { recursive: true });
+    await mkdir(join(dir.path, "runs/r1/outputs"), { recursive: true });
+    await symlink(join(dir.path, "runs/r2/outputs"), join(dir.path, "runs/r1/outputs/sub"));
+    for (const createOnly of [false, true]) {
+      await expectRejection(
+        localStore().save("sub/x.txt", Buffer.from("misplaced"), { createOnly }),
+        ValidationError,
+        `invalid output ref "sub/x.txt": runs/r1/outputs/sub is a symbolic link; saves never follow links inside the outputs folder, so the file would not be where its ref says: remove the link`,
+      );
+    }
+    expect(await readdir(join(dir.path, "runs/r2/outputs"))).toEqual([]);
+  });
+
+  it("refuses a symlink that stays inside the run's own folder too", async () => {
     await mkdir(join(dir.path, "runs/r1/outputs/real"), { recursive: true });
     await symlink(join(dir.path, "runs/r1/outputs/real"), join(dir.path, "runs/r1/outputs/alias"));
-    await localStore().save("alias/x.txt", Buffer.from("ok"), { createOnly: false });
-    expect(await readFile(join(dir.path, "runs/r1/outputs/real/x.txt"), "utf8")).toBe("ok");
+    await expectRejection(
+      localStore().save("alias/deeper/x.txt", Buffer.from("no"), { createOnly: false }),
+      ValidationError,
+      /runs\/r1\/outputs\/alias is a symbolic link/,
+    );
+    expect(await filesUnder(join(dir.path, "runs/r1/outputs/real"))).toEqual([]);
+  });
+
+  it("refuses a symlinked run folder that stays inside the outputs folder", async () => {
+    await mkdir(join(dir.path, "runs/r2"), { recursive: true });
+    await symlink(join(dir.path, "runs/r2"), join(dir.path, "runs/r1"));
+    await expectRejection(
+      localStore().save("x.txt", Buffer.from("no"), { createOnly: false }),
+      ValidationError,
+      /runs\/r1 is a symbolic link/,
+    );
+    expect(await filesUnder(join(dir.path, "runs/r2"))).toEqual([]);
+  });
+
+  it("works under an outputs folder that is itself reached through a symlink", async () => {
+    const alias = join(outside.path, "alias");
+    await symlink(dir.path, alias);
+    const store = new LocalOutputStore({ outputsDir: alias, runId: "r1", maxFileBytes: 0 });
+    const asset = await store.save("a/b.txt", Buffer.from("ok"), { createOnly: true });
+    expect(asset.localPath).toBe(join(alias, "runs/r1/outputs/a/b.txt"));
+    expect(await readFile(join(dir.path, "runs/r1/outputs/a/b.txt"), "utf8")).toBe("ok");
+  });
+
+  it("refuses a name over 255 bytes as validation, not a file-system error", async () => {
+    await expectRejection(
+      localStore().save(`${"é".repeat(128)}.png`, PNG_BYTES, { createOnly: false }),
+      ValidationError,
+      /is 260 bytes; each folder or file name may have at most 255 bytes \(UTF-8\)/,
+    );
   });
 
   it("replaces a symlink at the target instead of writing through it", async () => {
