@@ -18,6 +18,10 @@ export interface HubFaults {
   delayMs?: number;
   /** Answer 503 to this many listing requests. */
   listing503?: number;
+  /** Answer a Range request with a 206 of another version's bytes (the right length, other content). */
+  rangeOtherBytes?: boolean;
+  /** List the files without their git blob ids (`blobId`), as a mirror might. */
+  noBlobIds?: boolean;
 }
 
 export interface HubRequest {
@@ -43,6 +47,9 @@ export interface HfHub {
 
 /** Files bigger than this carry an `lfs` block in the listing, as on the real hub. */
 export declare const LFS_THRESHOLD: number;
+
+/** What `git hash-object` gives: sha1 of `blob <size>\0` and the content. */
+export declare function gitBlobId(content: Uint8Array): string;
 
 /**
  * A Hugging Face hub serving the repos under `root` (`<root>/<owner>/<repo>/...`):

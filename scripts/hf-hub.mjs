@@ -68,11 +68,17 @@ export async function startHfHub(root, { port = 0, host = "127.0.0.1" } = {}) {
         { "x-error-code": "RevisionNotFound" },
       );
     }
-    const siblings = files.map((file) =>
-      file.size > LFS_THRESHOLD
-        ? { rfilename: file.path, size: file.size, lfs: { sha256: file.sha256, size: file.size } }
-        : { rfilename: file.path, size: file.size },
-    );
+    // As on the real hub: `blobId` is the git blob id, of the pointer file for an LFS file.
+    const siblings = files.map((file) => {
+      const sibling = { rfilename: file.path, size: file.size };
+      if (!faults.noBlobIds) sibling.blobId = file.blobId;
+      if (file.size > LFS_THRESHOLD) {
+        const pointer = lfsPointer(file);
+        sibling.lfs = { sha256: file.sha256, size: file.size, pointerSize: pointer.length };
+        if (!faults.noBlobIds) sibling.blobId = gitBlobId(pointer);
+      }
+      return sibling;
+    });
     sendJson(res, 200, { id: repo, modelId: repo, sha: commit, siblings });
   }
 
@@ -101,6 +107,7 @@ export async function startHfHub(root, { port = 0, host = "127.0.0.1" } = {}) {
     let start = 0;
     const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? "");
     const honourRange = range !== null && !(affected && faults.ignoreRange);
+    if (honourRange && affected && faults.rangeOtherBytes) content = otherVersion(content);
     if (honourRange) {
       start = Number(range[1]);
       if (start >= content.length) {
@@ -152,6 +159,7 @@ export async function startHfHub(root, { port = 0, host = "127.0.0.1" } = {}) {
         path: relative(dir, path).split(sep).join("/"),
         size: content.length,
         sha256: createHash("sha256").update(content).digest("hex"),
+        blobId: gitBlobId(content),
       });
     }
     return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -185,6 +193,23 @@ export async function startHfHub(root, { port = 0, host = "127.0.0.1" } = {}) {
         server.close(() => resolve());
       }),
   };
+}
+
+/** What `git hash-object` gives: sha1 of `blob <size>\0` and the content. */
+export function gitBlobId(content) {
+  return createHash("sha1").update(`blob ${content.length}\0`).update(content).digest("hex");
+}
+
+/** The LFS pointer file git stores in place of a large file. */
+function lfsPointer(file) {
+  return Buffer.from(
+    `version https://git-lfs.github.com/spec/v1\noid sha256:${file.sha256}\nsize ${file.size}\n`,
+  );
+}
+
+/** Bytes of the same length as `content` that are not it, as another version of the file would be. */
+function otherVersion(content) {
+  return Buffer.from(content.map((byte) => byte ^ 0x5a));
 }
 
 function commitHash(files) {

@@ -1,4 +1,5 @@
 export {
+  gitBlobId,
   type HfHub as FakeHfHub,
   type HubFaults,
   type HubRequest as FakeHubRequest,

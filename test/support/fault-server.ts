@@ -63,6 +63,8 @@ export interface SendOptions {
   cutAfter?: number;
   /** Send this many body bytes, then stay silent (the connection stays open). */
   stallAfter?: number;
+  /** Answer a Range request from these bytes: another version of the file, of the same length. */
+  rangeFrom?: Buffer;
 }
 
 /** Serves `content` with Range support (206 + Content-Range), or with the faults asked for. */
@@ -81,7 +83,7 @@ export function sendFile(
       res.end();
       return;
     }
-    body = content.subarray(start);
+    body = (options.rangeFrom ?? content).subarray(start);
     res.writeHead(206, {
       "content-length": body.length,
       "content-range": `bytes ${start}-${content.length - 1}/${content.length}`,
@@ -103,6 +105,16 @@ export function sendFile(
 export function sendStatus(res: ServerResponse, status: number, headers: Record<string, string> = {}): void {
   res.writeHead(status, { "content-type": "text/plain", ...headers });
   res.end(`status ${status}`);
+}
+
+/** Another version of `content`: the same length, every byte different. */
+export function otherVersion(content: Buffer): Buffer {
+  return Buffer.from(content.map((byte) => byte ^ 0x5a));
+}
+
+/** Git's blob id of `content` (what `git hash-object` prints), as Hugging Face lists it. */
+export function gitBlobId(content: Buffer): string {
+  return createHash("sha1").update(`blob ${content.length}\0`).update(content).digest("hex");
 }
 
 /** Random content of `size` bytes and its sha256. */

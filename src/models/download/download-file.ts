@@ -9,6 +9,7 @@ import { type Dispatcher, interceptors } from "undici";
 import { AuthError } from "../../contract/errors.js";
 import { UserError } from "../../contract/user-errors.js";
 import { singleHeader, transientNetworkCode } from "../../util/io-errors.js";
+import { DiskFullError, freeBytes, isDiskFull } from "./disk-full.js";
 import { downloadAgent, viaProxy } from "./download-agent.js";
 import { type StreamedResponse, streamedGet } from "./streamed-get.js";
 
@@ -19,6 +20,11 @@ export interface DownloadFileOptions {
   expectedSha256?: string;
   /** Hex blake3 of the whole file (Cozy manifests). */
   expectedBlake3?: string;
+  /**
+   * Git's blob id of the whole file: hex sha1 of `blob <size>\0` and the content (Hugging Face's
+   * `blobId` of a file outside LFS). Used only with `expectedSize`.
+   */
+  expectedGitOid?: string;
   /** Request headers (an `Authorization` header is dropped on a redirect to another origin). */
   headers?: Record<string, string>;
   /** Tries after the first one, on network errors, silence, short bodies, HTTP 408, 429 and 5xx. Default 4. */
@@ -40,6 +46,8 @@ export interface DownloadFileResult {
   sha256?: string;
   /** Hex blake3 of the whole file, when `expectedBlake3` was given. */
   blake3?: string;
+  /** Git's blob id of the whole file, when `expectedGitOid` (and `expectedSize`) was given. */
+  gitOid?: string;
   /** True when bytes kept from an earlier try or process (the `.part`) are part of the result. */
   resumed: boolean;
 }
@@ -62,11 +70,13 @@ export class DownloadError extends UserError {
 /** HTTP 404 or 410: retrying cannot help. */
 export class DownloadNotFoundError extends DownloadError {}
 
+type IntegrityCheck = "size" | "sha256" | "blake3" | "git blob id";
+
 /** The file arrived but its size or a hash differs from the expected one. */
 export class DownloadIntegrityError extends DownloadError {
   constructor(
     url: string,
-    readonly check: "size" | "sha256" | "blake3",
+    readonly check: IntegrityCheck,
     readonly expected: string,
     readonly actual: string,
     retryable: boolean,
@@ -87,8 +97,11 @@ const MAX_RETRY_AFTER_MS = 60_000;
 /**
  * Downloads `url` to `dest` through `<dest>.part`: resumes an existing part with `Range` (a server
  * that answers 200 restarts it from zero), retries passing failures with backoff, checks the size and
- * hashes over the whole file, then fsyncs and renames the part to `dest`. On failure or abort only the
- * `.part` can remain, never a `dest` that looks complete; a part that failed a check is deleted.
+ * hashes over the whole file, then fsyncs and renames the part to `dest`. A part is resumed only when
+ * a hash will check the whole file (sha256, blake3, or a git blob id with the size): a size alone
+ * cannot tell a spliced file, so without a hash every try starts from zero. On failure or abort only
+ * the `.part` can remain, never a `dest` that looks complete; a part that failed a check is deleted,
+ * and so is one the disk had no room for ({@link DiskFullError}).
  */
 export async function downloadFile(
   url: string,
@@ -126,28 +139,48 @@ class Hashers {
   private sha256: Hash | undefined;
   // Native BLAKE3 (SIMD): a WebAssembly one hashed slower than a download arrives.
   private readonly blake3: Blake3Hasher | undefined;
+  private gitOid: Hash | undefined;
 
-  constructor(want: { sha256: boolean; blake3: boolean }) {
+  /** `gitOidSize`: the size the git blob header names (the expected size), when a git blob id is checked. */
+  constructor(private readonly want: { sha256: boolean; blake3: boolean; gitOidSize: number | undefined }) {
     this.sha256 = want.sha256 ? createHash("sha256") : undefined;
     this.blake3 = want.blake3 ? new Blake3Hasher() : undefined;
+    this.gitOid = gitBlobHash(want.gitOidSize);
+  }
+
+  /** Whether a hash checks the whole file, so that bytes from an earlier transfer can be trusted. */
+  get verifies(): boolean {
+    return this.sha256 !== undefined || this.blake3 !== undefined || this.gitOid !== undefined;
   }
 
   update(chunk: Buffer): void {
     this.sha256?.update(chunk);
     this.blake3?.update(chunk);
+    this.gitOid?.update(chunk);
   }
 
   /** Starts over from zero bytes. */
   reset(): void {
     if (this.sha256 !== undefined) this.sha256 = createHash("sha256");
     this.blake3?.reset();
+    this.gitOid = gitBlobHash(this.want.gitOidSize);
   }
 
-  digest(): { sha256?: string; blake3?: string } {
+  digest(): { sha256?: string; blake3?: string; gitOid?: string } {
     const sha256 = this.sha256?.digest("hex");
     const blake3 = this.blake3?.digest("hex");
-    return { ...(sha256 === undefined ? {} : { sha256 }), ...(blake3 === undefined ? {} : { blake3 }) };
+    const gitOid = this.gitOid?.digest("hex");
+    return {
+      ...(sha256 === undefined ? {} : { sha256 }),
+      ...(blake3 === undefined ? {} : { blake3 }),
+      ...(gitOid === undefined ? {} : { gitOid }),
+    };
   }
+}
+
+/** Git's blob hash, its header written: sha1 of `blob <size>\0<content>`. */
+function gitBlobHash(size: number | undefined): Hash | undefined {
+  return size === undefined ? undefined : createHash("sha1").update(`blob ${size}\0`);
 }
 
 /** One file's download; `run` is one try and picks up what earlier tries left in the part. */
@@ -165,13 +198,15 @@ class Transfer {
   ) {}
 
   async run(): Promise<DownloadFileResult> {
-    const { expectedSize, expectedSha256, expectedBlake3 } = this.options;
+    const { expectedSize, expectedSha256, expectedBlake3, expectedGitOid } = this.options;
     const hashers = new Hashers({
       sha256: expectedSha256 !== undefined,
       blake3: expectedBlake3 !== undefined,
+      gitOidSize: expectedGitOid === undefined ? undefined : expectedSize,
     });
     let offset = await fileSize(this.part);
-    if (expectedSize !== undefined && offset > expectedSize) {
+    // Without a hash over the whole file, a resumed part could be joined to another version's bytes.
+    if ((expectedSize !== undefined && offset > expectedSize) || (offset > 0 && !hashers.verifies)) {
       await rm(this.part, { force: true });
       offset = 0;
     }
@@ -305,45 +340,60 @@ class Transfer {
     } catch (error) {
       // Unread, the body would pile up in memory until it ends.
       response.discard();
-      throw error;
+      throw await this.diskFull(error, total);
     }
     let size = offset;
     let reported = offset;
     try {
-      await response.consume((chunk) => {
-        if (expectedSize !== undefined && size + chunk.length > expectedSize) {
-          throw new DownloadIntegrityError(
-            this.shownUrl,
-            "size",
-            String(expectedSize),
-            `more than ${expectedSize}`,
-            false,
-            "download exceeded expected size",
-          );
-        }
-        hashers.update(chunk);
-        writeAll(fd, chunk);
-        size += chunk.length;
-        if (size - reported >= PROGRESS_BYTES) {
-          reported = size;
-          onProgress?.(size, total);
-        }
-      });
+      try {
+        await response.consume((chunk) => {
+          if (expectedSize !== undefined && size + chunk.length > expectedSize) {
+            throw new DownloadIntegrityError(
+              this.shownUrl,
+              "size",
+              String(expectedSize),
+              `more than ${expectedSize}`,
+              false,
+              "download exceeded expected size",
+            );
+          }
+          hashers.update(chunk);
+          writeAll(fd, chunk);
+          size += chunk.length;
+          if (size - reported >= PROGRESS_BYTES) {
+            reported = size;
+            onProgress?.(size, total);
+          }
+        });
+      } finally {
+        // Closed before any removal below, so that a removed part's blocks are free at once.
+        closeSync(fd);
+      }
       onProgress?.(size, total);
       return size;
     } catch (error) {
       // A body longer than announced is wrong from the start: nothing of it is kept.
       if (error instanceof DownloadIntegrityError) await rm(this.part, { force: true });
-      throw this.networkError(error);
-    } finally {
-      closeSync(fd);
+      throw this.networkError(await this.diskFull(error, total));
     }
   }
 
+  /**
+   * A full disk becomes a {@link DiskFullError}, its part removed: kept, it would hold the disk
+   * full, and the next download (of any file) would fail too. Other errors are returned as they are.
+   */
+  private async diskFull(error: unknown, total: number | undefined): Promise<unknown> {
+    if (!isDiskFull(error)) return error;
+    await rm(this.part, { force: true });
+    const dir = dirname(this.dest);
+    const needed = this.options.expectedSize ?? total;
+    return new DiskFullError(this.dest, needed, dir, await freeBytes(dir), { cause: error });
+  }
+
   private async finish(hashers: Hashers, size: number, resumed: boolean): Promise<DownloadFileResult> {
-    const { expectedSize, expectedSha256, expectedBlake3 } = this.options;
-    const { sha256, blake3 } = hashers.digest();
-    const mismatch = async (check: "size" | "sha256" | "blake3", expected: string, actual: string) => {
+    const { expectedSize, expectedSha256, expectedBlake3, expectedGitOid } = this.options;
+    const { sha256, blake3, gitOid } = hashers.digest();
+    const mismatch = async (check: IntegrityCheck, expected: string, actual: string) => {
       await rm(this.part, { force: true });
       // A file joined from several transfers may hold a stale or foreign prefix: one fresh try.
       const retryable = resumed && !this.restartedAfterMismatch;
@@ -359,13 +409,22 @@ class Transfer {
     if (expectedBlake3 !== undefined && blake3 !== expectedBlake3.toLowerCase()) {
       throw await mismatch("blake3", expectedBlake3.toLowerCase(), blake3 ?? "");
     }
-    await syncFile(this.part);
+    if (gitOid !== undefined && gitOid !== expectedGitOid?.toLowerCase()) {
+      throw await mismatch("git blob id", expectedGitOid?.toLowerCase() ?? "", gitOid);
+    }
+    try {
+      await syncFile(this.part);
+    } catch (error) {
+      // Some file systems allocate blocks only when the data is flushed.
+      throw await this.diskFull(error, size);
+    }
     await rename(this.part, this.dest);
     await syncDirectory(dirname(this.dest));
     return {
       bytes: size,
       ...(sha256 === undefined ? {} : { sha256 }),
       ...(blake3 === undefined ? {} : { blake3 }),
+      ...(gitOid === undefined ? {} : { gitOid }),
       resumed,
     };
   }

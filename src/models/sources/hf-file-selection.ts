@@ -1,5 +1,5 @@
 import { minimatch } from "minimatch";
-import { DTYPES, type Dtype } from "../../contract/model-spec.js";
+import type { Dtype } from "../../contract/model-spec.js";
 import { UserError } from "../../contract/user-errors.js";
 import type { HfSelectionOverrides } from "../../settings/models.js";
 import { formatBytes } from "../../util/format-bytes.js";
@@ -11,6 +11,8 @@ export interface HfRepoFile {
   size: number;
   /** The LFS object id (sha256 of the content), when the file is stored in LFS. */
   lfsSha256?: string;
+  /** The git blob id (sha1 of `blob <size>\0<content>`), for a file outside LFS. */
+  gitOid?: string;
 }
 
 export interface HfSelectionOptions {

@@ -9,6 +9,9 @@ import type { HfRepoFile } from "./hf-file-selection.js";
 /** `HF_ENDPOINT` when unset. */
 export const DEFAULT_HF_ENDPOINT = "https://huggingface.co";
 
+/** A git (sha1) object id, as the hub's repos have. */
+const GIT_OID = /^[0-9a-f]{40}$/i;
+
 /** The revision asked for when a ref names none. */
 export const DEFAULT_HF_REVISION = "main";
 
@@ -33,7 +36,10 @@ export interface HfRepoListing {
   revision: string;
   /** The commit the revision points at (the API's `sha`). */
   commit: string;
-  /** Every file; `size` and `lfsSha256` come from the LFS pointer when there is one. */
+  /**
+   * Every file; `size` and `lfsSha256` come from the LFS pointer when there is one, `gitOid` (the
+   * listing's `blobId`) for a file outside LFS, so that every file can be checked.
+   */
   files: HfRepoFile[];
 }
 
@@ -98,6 +104,8 @@ interface RevisionResponse {
 interface Sibling {
   rfilename?: unknown;
   size?: unknown;
+  /** The git blob id (sha1 of `blob <size>\0<content>`); of the pointer file for an LFS file. */
+  blobId?: unknown;
   lfs?: { sha256?: unknown; size?: unknown } | null;
 }
 
@@ -135,6 +143,9 @@ export class HfHubClient {
       const size = lfsSize ?? (typeof item.size === "number" ? item.size : Number.NaN);
       const file: HfRepoFile = { path: item.rfilename, size };
       if (typeof lfs?.sha256 === "string") file.lfsSha256 = lfs.sha256.toLowerCase();
+      else if (lfs === undefined && typeof item.blobId === "string" && GIT_OID.test(item.blobId)) {
+        file.gitOid = item.blobId.toLowerCase();
+      }
       files.push(file);
     }
     return { repo, revision, commit: commit.toLowerCase(), files };

@@ -1,10 +1,11 @@
-import { copyFile, link, mkdir, readFile, rename, stat, utimes, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { copyFile, link, mkdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { dirname, join, relative, sep } from "node:path";
 import { formatModelRef, type ModelRef, parseModelRef } from "../../contract/model-ref.js";
 import type { Dtype } from "../../contract/model-spec.js";
 import type { ResolvedCozyModel } from "../../contract/scheduler.js";
 import { UserError } from "../../contract/user-errors.js";
 import type { ModelSettings } from "../../settings/models.js";
+import { DiskFullError } from "../download/disk-full.js";
 import { downloadAgent } from "../download/download-agent.js";
 import { downloadFile } from "../download/download-file.js";
 import { type DownloadPool, sharedDownloadPool } from "../download/download-pool.js";
@@ -22,6 +23,7 @@ import {
 import { type HfRepoFile, hfSelectionOptions, selectHfFiles } from "../sources/hf-file-selection.js";
 import { DEFAULT_HF_REVISION, HfHubClient, HfHubError, hfHubOptions } from "../sources/hf-hub.js";
 import { CozyBlobs } from "./cozy-blobs.js";
+import { downloadAll, modelCacheFullError } from "./download-all.js";
 import {
   type CozySnapshotMeta,
   hasFile,
@@ -197,11 +199,12 @@ export class ModelDiskCache {
       repo: `hf:${repo}`,
     };
     const selection = selectHfFiles(listing, selectionOptions);
-    const files: SnapshotFile[] = selection.files.map((file) =>
-      file.lfsSha256 === undefined
-        ? { path: file.path, size: file.size }
-        : { path: file.path, size: file.size, sha256: file.lfsSha256 },
-    );
+    const files: SnapshotFile[] = selection.files.map((file) => ({
+      path: file.path,
+      size: file.size,
+      ...(file.lfsSha256 === undefined ? {} : { sha256: file.lfsSha256 }),
+      ...(file.lfsSha256 !== undefined || file.gitOid === undefined ? {} : { gitOid: file.gitOid }),
+    }));
     const snapshots = this.snapshotsDir(repo);
     const dir = join(snapshots, commit);
     const result = (cached: boolean): HfSnapshot => {
@@ -394,35 +397,52 @@ export class ModelDiskCache {
       if (!(await hasFile(join(building, ...file.path.split("/")), file.size))) missing.push(file);
     }
     const count = missing.length;
-    await Promise.all(
-      missing.map((file, at) =>
-        this.pool.run(
-          () =>
-            this.blobs.withBlob(file.blake3, async (blob) => {
-              const position = { index: at + 1, count };
-              if (await hasFile(blob, file.size)) {
-                options.onProgress?.({
-                  path: file.path,
-                  bytes: file.size,
-                  total: file.size,
-                  ...position,
-                  done: true,
-                });
-              } else {
-                await this.downloadSnapshotFile(file.url, blob, file, position, options).catch(
-                  (error: unknown) => {
-                    throw options.signal?.aborted
-                      ? error
-                      : withContext(error, `cozy:${repo} file ${file.path}`);
-                  },
-                );
-              }
-              await linkOrCopy(blob, join(building, ...file.path.split("/")));
-            }),
-          options.signal === undefined ? {} : { signal: options.signal },
-        ),
-      ),
-    );
+    const tasks = missing.map((file, at) => (signal: AbortSignal | undefined) => {
+      const fileOptions = { ...options, ...(signal === undefined ? {} : { signal }) };
+      return this.pool.run(
+        () =>
+          this.blobs.withBlob(file.blake3, async (blob) => {
+            const position = { index: at + 1, count };
+            if (await hasFile(blob, file.size)) {
+              options.onProgress?.({
+                path: file.path,
+                bytes: file.size,
+                total: file.size,
+                ...position,
+                done: true,
+              });
+            } else {
+              await this.downloadSnapshotFile(file.url, blob, file, position, fileOptions).catch(
+                (error: unknown) => {
+                  throw options.signal?.aborted
+                    ? error
+                    : withContext(error, `cozy:${repo} file ${file.path}`);
+                },
+              );
+            }
+            await linkOrCopy(blob, join(building, ...file.path.split("/")));
+          }),
+        signal === undefined ? {} : { signal },
+      );
+    });
+    try {
+      await downloadAll(tasks, options.signal);
+    } catch (error) {
+      if (!(error instanceof DiskFullError)) throw error;
+      // Nothing of this snapshot is kept: not its links, not the parts or blobs only it would use.
+      await rm(building, { recursive: true, force: true });
+      for (const file of missing) {
+        await this.blobs.withBlob(file.blake3, (blob) => rm(`${blob}.part`, { force: true }));
+      }
+      await this.blobs.removeUnused();
+      throw await modelCacheFullError(error, {
+        model: `cozy:${repo} (snapshot ${manifest.snapshotDigest})`,
+        file: manifest.files.find((file) => this.blobs.path(file.blake3) === error.dest)?.path,
+        bytes: manifest.files.reduce((sum, file) => sum + file.size, 0),
+        cacheDir: this.dir,
+        maxBytes: this.maxBytes,
+      });
+    }
     const files = manifest.files.map((file) => ({ path: file.path, size: file.size, blake3: file.blake3 }));
     const meta: CozySnapshotMeta = {
       version: META_VERSION,
@@ -645,8 +665,8 @@ export class ModelDiskCache {
     }
     const count = missing.length;
     const headers = this.hub.authHeaders();
-    await Promise.all(
-      missing.map((file, at) =>
+    const tasks = missing.map(
+      (file, at) => (signal: AbortSignal | undefined) =>
         this.pool.run(
           () =>
             this.downloadSnapshotFile(
@@ -654,12 +674,25 @@ export class ModelDiskCache {
               join(building, ...file.path.split("/")),
               file,
               { index: at + 1, count, headers },
-              options,
+              { ...options, ...(signal === undefined ? {} : { signal }) },
             ),
-          options.signal === undefined ? {} : { signal: options.signal },
+          signal === undefined ? {} : { signal },
         ),
-      ),
     );
+    try {
+      await downloadAll(tasks, options.signal);
+    } catch (error) {
+      if (!(error instanceof DiskFullError)) throw error;
+      // Nothing of this snapshot is kept (its verified files included): the disk needs the room.
+      await rm(building, { recursive: true, force: true });
+      throw await modelCacheFullError(error, {
+        model: `hf:${repo}@${revision}`,
+        file: relative(building, error.dest).split(sep).join("/"),
+        bytes: files.reduce((sum, file) => sum + (Number.isFinite(file.size) ? file.size : 0), 0),
+        cacheDir: this.dir,
+        maxBytes: this.maxBytes,
+      });
+    }
 
     const byPath = new Map<string, SnapshotFile>();
     for (const file of [...kept, ...files]) byPath.set(file.path, file);
@@ -696,6 +729,7 @@ export class ModelDiskCache {
       ...(size === undefined ? {} : { expectedSize: size }),
       ...(file.sha256 === undefined ? {} : { expectedSha256: file.sha256 }),
       ...(file.blake3 === undefined ? {} : { expectedBlake3: file.blake3 }),
+      ...(file.gitOid === undefined ? {} : { expectedGitOid: file.gitOid }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       ...(this.options.downloadRetries === undefined ? {} : { retries: this.options.downloadRetries }),
       ...(this.options.retryBaseDelayMs === undefined

@@ -23,6 +23,8 @@ export interface SnapshotFile {
   sha256?: string;
   /** Hex blake3 (cozy: snapshots). */
   blake3?: string;
+  /** Git's blob id (hf: files outside LFS, which have no sha256 in the listing). */
+  gitOid?: string;
 }
 
 /**

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import { type Dispatcher, request } from "undici";
 import { AuthError, RetryableError, ValidationError } from "../../contract/errors.js";
 import { singleHeader, transferFailure } from "../../util/io-errors.js";
-import { streamToFile, type WrittenFile } from "./stream-to-file.js";
+import { type StreamToFileOptions, streamToFile, type WrittenFile } from "./stream-to-file.js";
 
 export const FILE_API_REQUIRED_MESSAGE =
   "FILE_API_BASE_URL is required for file operations: set it, or pass file_base_url with the task";
@@ -32,6 +32,10 @@ export interface DownloadOptions {
   maxBytes: number;
   signal?: AbortSignal | undefined;
   expectedSha256?: string | undefined;
+  /** The size HEAD announced, for the message when the disk fills up. */
+  expectedBytes?: number | undefined;
+  /** What to do when the disk fills up (the message says how much and where first). */
+  diskFullAdvice?: string;
 }
 
 type Operation = "save" | "read";
@@ -90,9 +94,11 @@ export class FileApiClient {
   async download(ref: string, destPath: string, options: DownloadOptions): Promise<WrittenFile> {
     const response = await this.send("read", ref, { method: "GET", signal: options.signal });
     await this.throwUnlessFound(ref, response);
-    const streamOptions = {
+    const streamOptions: StreamToFileOptions = {
       maxBytes: options.maxBytes,
+      expectedBytes: options.expectedBytes,
       ...(options.expectedSha256 === undefined ? {} : { expectedSha256: options.expectedSha256 }),
+      ...(options.diskFullAdvice === undefined ? {} : { diskFullAdvice: options.diskFullAdvice }),
     };
     try {
       return await streamToFile(response.body, destPath, streamOptions);

@@ -6,6 +6,7 @@ import { Agent, type buildConnector, type Dispatcher, request } from "undici";
 import { ResourceError, RetryableError, ValidationError, WorkerError } from "../../contract/errors.js";
 import { abortReason, errorCode, singleHeader, transferFailure } from "../../util/io-errors.js";
 import type { AssetInfo } from "./asset.js";
+import { RUN_DIR_FULL } from "./disk-full.js";
 import { sniffMime } from "./mime.js";
 import {
   AllowedHosts,
@@ -147,7 +148,11 @@ async function downloadOnce(first: URL, destPath: string, context: AttemptContex
         await response.body.dump();
         throw new ResourceError(`input file too large: more than ${context.maxBytes} bytes`);
       }
-      const written = await streamToFile(response.body, destPath, { maxBytes: context.maxBytes });
+      const written = await streamToFile(response.body, destPath, {
+        maxBytes: context.maxBytes,
+        expectedBytes: Number.isSafeInteger(declaredLength) ? declaredLength : undefined,
+        diskFullAdvice: RUN_DIR_FULL,
+      });
       return { written, mimeHint: singleHeader(response.headers["content-type"]) };
     }
   } catch (error) {

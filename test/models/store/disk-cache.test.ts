@@ -1,13 +1,16 @@
-import { readdir, readFile, rm, stat } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ResourceError } from "../../../src/contract/errors.js";
 import { DownloadIntegrityError } from "../../../src/models/download/download-file.js";
 import { createDownloadPool } from "../../../src/models/download/download-pool.js";
 import { HfAuthError, HfHubClient, HfNotFoundError } from "../../../src/models/sources/hf-hub.js";
 import { ModelDiskCache } from "../../../src/models/store/disk-cache.js";
 import { modelSettingsFromEnv } from "../../../src/settings/models.js";
-import { type FakeHfHub, startFakeHfHub } from "../../support/fake-hf-hub.js";
+import { type FakeHfHub, gitBlobId, LFS_THRESHOLD, startFakeHfHub } from "../../support/fake-hf-hub.js";
 import { SELECTED, tempDir, writeOnnxRepo } from "../../support/hub-repos.js";
+import { mountSmallDisk } from "../../support/small-disk.js";
 
 let root: string;
 let cacheDir: string;
@@ -26,9 +29,12 @@ afterEach(async () => {
   await rm(cacheDir, { recursive: true, force: true });
 });
 
-function makeCache(options: { token?: string; maxBytes?: number } = {}): ModelDiskCache {
+function makeCache(options: { token?: string; maxBytes?: number; dir?: string } = {}): ModelDiskCache {
   return new ModelDiskCache({
-    settings: { ...modelSettingsFromEnv({}), cache: { dir: cacheDir, maxBytes: options.maxBytes ?? 0 } },
+    settings: {
+      ...modelSettingsFromEnv({}),
+      cache: { dir: options.dir ?? cacheDir, maxBytes: options.maxBytes ?? 0 },
+    },
     hub: new HfHubClient({
       endpoint: hub.endpoint,
       retryBaseDelayMs: 5,
@@ -213,5 +219,71 @@ describe("ModelDiskCache.ensureHfSnapshot against the fake hub", () => {
     expect((await cache.listSnapshots()).map((s) => s.repo).sort()).toEqual(["acme/b", "acme/c"]);
     const total = (await cache.listSnapshots()).reduce((sum, s) => sum + s.bytes, 0);
     expect(total).toBeLessThanOrEqual(cache.maxBytes);
+  });
+});
+
+describe("ModelDiskCache: files the listing gives no sha256 for", () => {
+  /** A tokenizer.json small enough to stay out of LFS, as most are on the hub. */
+  const TOKENIZER = JSON.stringify({
+    version: "1.0",
+    model: { type: "WordLevel", vocab: { a: 0, b: 1 } },
+  }).padEnd(600, " ");
+
+  beforeEach(async () => {
+    await writeFile(join(root, "acme", "tiny", "tokenizer.json"), TOKENIZER);
+    expect(TOKENIZER.length).toBeLessThanOrEqual(LFS_THRESHOLD);
+  });
+
+  it("checks a resumed small file by its git blob id: a 206 of another version's bytes is caught", async () => {
+    hub.faults = { paths: ["tokenizer.json"], truncateAfter: 200, truncateTimes: 1, rangeOtherBytes: true };
+    const snapshot = await makeCache().ensureHfSnapshot("hf:acme/tiny", spec);
+    expect(snapshot.files.find((f) => f.path === "tokenizer.json")).toMatchObject({
+      gitOid: gitBlobId(Buffer.from(TOKENIZER)),
+    });
+    expect(await readFile(join(snapshot.dir, "tokenizer.json"), "utf8")).toBe(TOKENIZER);
+    // It was resumed (and refused), then fetched whole.
+    expect(fileRequests("tokenizer.json").map((r) => r.range)).toEqual([undefined, "bytes=200-", undefined]);
+  });
+
+  it("never resumes a file with neither sha256 nor blob id: every try starts from zero", async () => {
+    hub.faults = {
+      paths: ["tokenizer.json"],
+      truncateAfter: 200,
+      truncateTimes: 1,
+      rangeOtherBytes: true,
+      noBlobIds: true,
+    };
+    const snapshot = await makeCache().ensureHfSnapshot("hf:acme/tiny", spec);
+    expect(await readFile(join(snapshot.dir, "tokenizer.json"), "utf8")).toBe(TOKENIZER);
+    expect(fileRequests("tokenizer.json").map((r) => r.range)).toEqual([undefined, undefined]);
+  });
+});
+
+describe("ModelDiskCache on a full disk", () => {
+  it("removes what the pull wrote, names the size, the folder and the fix, and the next pull fits", async (ctx) => {
+    const disk = await mountSmallDisk(1024 * 1024);
+    if ("skip" in disk) return ctx.skip(disk.skip);
+    try {
+      const big = join(root, "acme", "big");
+      await mkdir(join(big, "onnx"), { recursive: true });
+      await writeFile(join(big, "onnx", "model.onnx"), randomBytes(2_000_000));
+      await writeFile(join(big, "config.json"), JSON.stringify({ model_type: "big" }));
+      const cache = makeCache({ dir: join(disk.path, "models") });
+
+      const error = await cache.ensureHfSnapshot("hf:acme/big", spec).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ResourceError);
+      const message = (error as Error).message;
+      expect(message).toContain("no space left on the disk for model hf:acme/big@main");
+      expect(message).toContain("its files need 2.00 MB (onnx/model.onnx alone 2.00 MB)");
+      expect(message).toContain(`in the model cache ${join(disk.path, "models")}`);
+      expect(message).toMatch(/Free space on that disk, or lower WORKER_MODEL_CACHE_MAX_GB \(now no cap\)/);
+      const left = await readdir(join(disk.path, "models"), { recursive: true });
+      expect(left.filter((name) => name.endsWith(".part") || name.includes(".building"))).toEqual([]);
+
+      const small = await cache.ensureHfSnapshot("hf:acme/tiny", spec);
+      await expectSameAsRepo(small.dir, SELECTED);
+    } finally {
+      await disk.remove();
+    }
   });
 });

@@ -8,6 +8,7 @@ import {
   ValidationError,
 } from "../../../src/contract/errors.js";
 import { downloadUrl, retryDelayMs, type UrlDownloadOptions } from "../../../src/runtime/files/url-input.js";
+import { mountSmallDisk } from "../../support/small-disk.js";
 import {
   fakeLookup,
   type Handler,
@@ -395,4 +396,47 @@ describe("downloadUrl", () => {
       expect(calls).toEqual([]);
     },
   );
+});
+
+describe("downloadUrl on a full disk", () => {
+  it("leaves no partial file and says how much was needed, where, and what to do", async (ctx) => {
+    const disk = await mountSmallDisk(1024 * 1024);
+    if ("skip" in disk) return ctx.skip(disk.skip);
+    try {
+      const big = Buffer.alloc(2_000_000, 7);
+      const server = await serve((req, res) => {
+        if (req.url === "/chunked.bin") res.writeHead(200);
+        else res.writeHead(200, { "content-length": big.length });
+        res.end(big);
+      });
+      const destDir = join(disk.path, "run-1", "inputs");
+      const { opts } = options({ allowHosts: [`127.0.0.1:${server.port}`], destDir, maxBytes: 0 });
+
+      const error = await downloadUrl(`${server.origin}/big.bin`, opts).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(ResourceError);
+      expect((error as Error).message).toMatch(
+        new RegExp(
+          `^no space left on the worker's disk for an input file \\(ENOSPC\\): it needs 2\\.00 MB in ${destDir} \\(.* free\\); free space on that disk, or set WORKER_RUN_DIR to a folder on a bigger one$`,
+        ),
+      );
+      expect(await readdir(destDir)).toEqual([]);
+
+      // Without a Content-Length, the message tells the least it needed.
+      const chunked = await downloadUrl(`${server.origin}/chunked.bin`, opts).catch(
+        (caught: unknown) => caught,
+      );
+      expect((chunked as Error).message).toMatch(/it needs more than 1\.\d+ MB in /);
+      expect(await readdir(destDir)).toEqual([]);
+
+      // The space is free again: a small input fits.
+      const small = await serve((_req, res) => {
+        res.writeHead(200).end(PNG_BYTES);
+      });
+      const smallOpts = options({ allowHosts: [`127.0.0.1:${small.port}`], destDir, maxBytes: 0 }).opts;
+      const info = await downloadUrl(`${small.origin}/cat.png`, smallOpts);
+      expect(await readFile(info.localPath ?? "")).toEqual(PNG_BYTES);
+    } finally {
+      await disk.remove();
+    }
+  });
 });
