@@ -20,7 +20,9 @@ SCHEDULER_ADDRS, WORKER_JWT (required), SCHEDULER_JWKS_URL with SCHEDULER_JWT_IS
 SCHEDULER_JWT_AUDIENCE (optional start-up check of the token), RECONNECT_DELAY,
 RECONNECT_MAX_DELAY, RECONNECT_JITTER_SECONDS, MAX_RECONNECT_ATTEMPTS,
 WORKER_DRAIN_TIMEOUT_SECONDS and the WORKER_MAX_* limits (see the README).
-Logs are JSON lines on stderr (LOG_LEVEL=debug for more). SIGTERM drains and exits 0.
+Logs are JSON lines on stderr (LOG_LEVEL=debug for more). SIGTERM drains: runs in flight finish and
+their results are delivered within WORKER_DRAIN_TIMEOUT_SECONDS; exit 0, or 1 naming the results that
+were not delivered.
 
 Examples:
   $ cozy-worker serve                                   in the image (the ENTRYPOINT)
@@ -42,7 +44,7 @@ Examples:
         settings,
         log,
       });
-      let stopping: Promise<void> | undefined;
+      let stopping: Promise<string[]> | undefined;
       const stop = () => {
         stopping ??= worker.shutdown();
       };
@@ -50,8 +52,9 @@ Examples:
       process.once("SIGINT", stop);
       try {
         await worker.run();
-        await stopping;
-        process.exitCode = ExitCode.Success;
+        const undelivered = (await stopping) ?? [];
+        // The worker logged which results the scheduler may not have: an orchestrator sees a failure.
+        process.exitCode = undelivered.length > 0 ? ExitCode.Failure : ExitCode.Success;
       } finally {
         process.off("SIGTERM", stop);
         process.off("SIGINT", stop);

@@ -1,14 +1,5 @@
-import { type ErrorType, WorkerError } from "../contract/errors.js";
-
-/** How a failed run is reported: the Python SDK's `(error_type, retryable, safe_message, error_message)`. */
-export interface RunFailure {
-  errorType: ErrorType;
-  retryable: boolean;
-  /** Shown to end users: sanitized, at most 500 characters. */
-  safeMessage: string;
-  /** For operators: `<ErrorClass>: <message>`, not sanitized. */
-  errorMessage: string;
-}
+import { WorkerError } from "../contract/errors.js";
+import type { RunFailure } from "../contract/task.js";
 
 const MAX_SAFE_MESSAGE = 500;
 const OUT_OF_MEMORY = /out of memory|failed to allocate memory|OutOfMemory|bad_alloc/i;

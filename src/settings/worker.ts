@@ -4,7 +4,7 @@ import { type Environment, EnvReader, processEnvironment } from "./read.js";
 import { type RuntimeSettings, readRuntimeSettings } from "./runtime.js";
 import { type SchedulerAddress, SchedulerAddressError, schedulerAddresses } from "./scheduler-address.js";
 
-/** Backoff between connection attempts (see `reconnectDelayMs` in ./backoff.ts). */
+/** Backoff between connection attempts (see `reconnectDelayMs` in src/adapters/grpc/backoff.ts). */
 export interface ReconnectPolicy {
   /** Delay after the first failure; doubles per consecutive failure. */
   baseDelayMs: number;
@@ -39,6 +39,12 @@ export interface WorkerSettings {
   drainTimeoutMs: number;
   /** Messages kept while the stream is down; 0 = no limit. */
   outboxLimit: number;
+  /** gRPC keepalive: a ping every `timeMs`, the link declared dead when one is unanswered for `timeoutMs`. */
+  keepalive: { timeMs: number; timeoutMs: number };
+  /** A connection attempt not ready within this long is abandoned (then retried with backoff). */
+  connectTimeoutMs: number;
+  /** The largest message the scheduler accepts (gRPC's default receive limit is 4 MiB). */
+  maxSendMessageBytes: number;
   runtime: RuntimeSettings;
   models: ModelSettings;
   host: HostSettings;
@@ -92,6 +98,12 @@ export function workerSettingsFromEnv(env: Environment = processEnvironment()): 
   }
   const drainTimeoutMs = reader.seconds("WORKER_DRAIN_TIMEOUT_SECONDS", 30, "0 = cancel runs at once");
   const outboxLimit = reader.count("WORKER_OUTBOX_MAX_MESSAGES", 10000, "0 = no limit");
+  const keepalive = {
+    timeMs: positiveSeconds(reader, "WORKER_KEEPALIVE_TIME_SECONDS", 10),
+    timeoutMs: positiveSeconds(reader, "WORKER_KEEPALIVE_TIMEOUT_SECONDS", 10),
+  };
+  const connectTimeoutMs = positiveSeconds(reader, "WORKER_CONNECT_TIMEOUT_SECONDS", 10);
+  const maxSendMessageBytes = reader.count("WORKER_MAX_SEND_MESSAGE_BYTES", 4 * 1024 * 1024, undefined, 1024);
 
   const runtime = readRuntimeSettings(reader);
   const models = readModelSettings(reader);
@@ -107,12 +119,27 @@ export function workerSettingsFromEnv(env: Environment = processEnvironment()): 
     heartbeatMs,
     drainTimeoutMs,
     outboxLimit,
+    keepalive,
+    connectTimeoutMs,
+    maxSendMessageBytes,
     runtime,
     models,
     host,
   };
   if (jwks) settings.jwks = jwks;
   return settings;
+}
+
+/** A duration in seconds that must be above 0 (at least 1 ms). */
+function positiveSeconds(reader: EnvReader, name: string, fallbackSeconds: number): number {
+  const ms = reader.seconds(name, fallbackSeconds);
+  if (ms < 1) {
+    reader.problem(
+      `${name} must be above 0 (e.g. 1 or 0.5), got "${reader.text(name)}"; leave it unset for ${fallbackSeconds}`,
+    );
+    return fallbackSeconds * 1000;
+  }
+  return ms;
 }
 
 function readJwksCheck(reader: EnvReader, problems: string[]): JwksCheck | undefined {

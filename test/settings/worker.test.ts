@@ -29,6 +29,9 @@ describe("workerSettingsFromEnv", () => {
       heartbeatMs: 10000,
       drainTimeoutMs: 30000,
       outboxLimit: 10000,
+      keepalive: { timeMs: 10000, timeoutMs: 10000 },
+      connectTimeoutMs: 10000,
+      maxSendMessageBytes: 4 * 1024 * 1024,
       runtime: runtimeSettingsFromEnv({}),
       models: modelSettingsFromEnv({}),
       host: hostSettingsFromEnv({}),
@@ -54,6 +57,10 @@ describe("workerSettingsFromEnv", () => {
       WORKER_HEARTBEAT_SECONDS: "0.2",
       WORKER_DRAIN_TIMEOUT_SECONDS: "0",
       WORKER_OUTBOX_MAX_MESSAGES: "50",
+      WORKER_KEEPALIVE_TIME_SECONDS: "2",
+      WORKER_KEEPALIVE_TIMEOUT_SECONDS: "0.5",
+      WORKER_CONNECT_TIMEOUT_SECONDS: "3",
+      WORKER_MAX_SEND_MESSAGE_BYTES: "16777216",
       WORKER_MAX_CONCURRENCY: "4",
     });
     expect(settings.addresses).toEqual([
@@ -74,6 +81,9 @@ describe("workerSettingsFromEnv", () => {
     expect(settings.heartbeatMs).toBe(200);
     expect(settings.drainTimeoutMs).toBe(0);
     expect(settings.outboxLimit).toBe(50);
+    expect(settings.keepalive).toEqual({ timeMs: 2000, timeoutMs: 500 });
+    expect(settings.connectTimeoutMs).toBe(3000);
+    expect(settings.maxSendMessageBytes).toBe(16 * 1024 * 1024);
     expect(settings.runtime.maxConcurrency).toBe(4);
   });
 
@@ -122,6 +132,9 @@ describe("workerSettingsFromEnv", () => {
       WORKER_HEARTBEAT_SECONDS: "0",
       WORKER_DRAIN_TIMEOUT_SECONDS: "ten",
       WORKER_OUTBOX_MAX_MESSAGES: "-3",
+      WORKER_KEEPALIVE_TIME_SECONDS: "0",
+      WORKER_CONNECT_TIMEOUT_SECONDS: "soon",
+      WORKER_MAX_SEND_MESSAGE_BYTES: "100",
       WORKER_MAX_CONCURRENCY: "many",
     });
     const expected = [
@@ -137,6 +150,9 @@ describe("workerSettingsFromEnv", () => {
       /^WORKER_HEARTBEAT_SECONDS must be at least 0.001 .* got "0"/,
       /^WORKER_DRAIN_TIMEOUT_SECONDS must be .* got "ten"/,
       /^WORKER_OUTBOX_MAX_MESSAGES must be a whole number .* got "-3"/,
+      /^WORKER_KEEPALIVE_TIME_SECONDS must be above 0 .* got "0"/,
+      /^WORKER_CONNECT_TIMEOUT_SECONDS must be a number of seconds, 0 or more .* got "soon"/,
+      /^WORKER_MAX_SEND_MESSAGE_BYTES must be a whole number of 1024 or more, got "100"/,
       /^WORKER_MAX_CONCURRENCY must be a whole number/,
     ];
     expect(problems).toHaveLength(expected.length);

@@ -1,6 +1,7 @@
 import {
   createRemoteJWKSet,
   customFetch,
+  decodeJwt,
   decodeProtectedHeader,
   errors,
   type FetchImplementation,
@@ -85,7 +86,11 @@ export async function verifyWorkerJwt(token: string, check: JwksCheck): Promise<
   }
   const keySet = keySetFor(check);
   keySet.lastStatus = undefined;
-  const options: { algorithms: string[]; issuer?: string; audience?: string } = { algorithms: ["RS256"] };
+  const options: { algorithms: string[]; requiredClaims: string[]; issuer?: string; audience?: string } = {
+    algorithms: ["RS256"],
+    // A token without an expiry would be good forever if it leaked.
+    requiredClaims: ["exp"],
+  };
   if (check.issuer !== undefined) options.issuer = check.issuer;
   if (check.audience !== undefined) options.audience = check.audience;
   try {
@@ -115,6 +120,13 @@ function describeFailure(
   }
   if (error instanceof errors.JWTClaimValidationFailed) {
     const found = error.payload[error.claim];
+    if (error.claim === "exp" && found === undefined) {
+      return {
+        failure: "malformed",
+        message:
+          "WORKER_JWT has no expiry (no exp claim), so it would be valid forever if it leaked: ask the scheduler for a token that expires",
+      };
+    }
     if (error.claim === "iss") {
       return {
         failure: "issuer",
@@ -271,4 +283,25 @@ function scrub(message: string, token: string, urls: string[], shown: string): s
   for (const piece of pieces.sort((a, b) => b.length - a.length))
     result = result.split(piece).join("<token>");
   return result;
+}
+
+/**
+ * Checks a token the scheduler sent to replace WORKER_JWT before the worker uses it on its next
+ * connect: verified like WORKER_JWT at start when SCHEDULER_JWKS_URL is set; without a key set,
+ * it must at least be a well-formed JWT that has not expired. Throws {@link JwtVerificationError}.
+ */
+export async function checkRotatedJwt(token: string, check: JwksCheck | undefined): Promise<void> {
+  if (check) return verifyWorkerJwt(token, check);
+  let claims: ReturnType<typeof decodeJwt>;
+  try {
+    claims = decodeJwt(token);
+  } catch (error) {
+    throw new JwtVerificationError(
+      "malformed",
+      `the rotated token is not a well-formed JWT (${(error as Error).message})`,
+    );
+  }
+  if (typeof claims.exp === "number" && claims.exp * 1000 <= Date.now()) {
+    throw new JwtVerificationError("expired", `the rotated token expired at ${isoTime(claims.exp)}`);
+  }
 }

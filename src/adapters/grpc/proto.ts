@@ -2,7 +2,7 @@
  * Typed handles on the scheduler wire protocol (`proto/worker_scheduler.proto`, `proto/frontend.proto`).
  *
  * The .proto files are loaded at runtime with @grpc/proto-loader; the TypeScript types come from
- * `src/transport/generated/` (regenerate with `npm run proto:types` after editing a .proto file).
+ * `./generated/` (regenerate with `npm run proto:types` after editing a .proto file).
  */
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";

@@ -1,17 +1,10 @@
 import type { Manifest, ManifestFunction } from "../../contract/manifest.js";
+import type { ModelInventory } from "../../contract/scheduler.js";
 import type { MachineInfo } from "../../host/machine-info.js";
 import { GEN_WORKER_VERSION } from "../../host/package.js";
 import type { WorkerSettings } from "../../settings/worker.js";
 import { canonicalJson } from "../../util/canonical-json.js";
 import type { FunctionSchema, WorkerRegistration, WorkerResources } from "./proto.js";
-
-/** Model ids by where they are ready; downloads in progress are not listed. */
-export interface ModelInventory {
-  /** Loaded: their sessions are in device memory (or RAM on a CPU worker). */
-  vramModels: string[];
-  /** Present in the local disk cache. */
-  diskModels: string[];
-}
 
 export interface RegistrationInput {
   manifest: Manifest;

@@ -3,14 +3,16 @@ import { UserError } from "../../contract/user-errors.js";
 import type { Logger } from "../../host/logger.js";
 import { leaderFromDetails, type SchedulerAddress } from "../../settings/scheduler-address.js";
 import type { ReconnectPolicy } from "../../settings/worker.js";
-import { withTimeout } from "../../util/with-timeout.js";
 import { reconnectDelayMs } from "./backoff.js";
-import { Outbox, type OutboxEntry } from "./outbox.js";
+import { channelReady, type NotReady } from "./channel-ready.js";
+import { Outbox, type OutgoingMessage } from "./outbox.js";
 import {
-  SchedulerWorkerServiceClient,
+  CONNECT_WORKER_PATH,
   type WorkerSchedulerMessage,
   type WorkerSchedulerMessage__Output,
 } from "./proto.js";
+import { UnconfirmedWrites } from "./unconfirmed-writes.js";
+import { decodeMessage, encodeMessage } from "./wire.js";
 
 export interface SchedulerConnectionOptions {
   addresses: readonly SchedulerAddress[];
@@ -19,6 +21,8 @@ export interface SchedulerConnectionOptions {
   reconnect: ReconnectPolicy;
   heartbeatMs: number;
   outboxLimit: number;
+  keepalive: { timeMs: number; timeoutMs: number };
+  connectTimeoutMs: number;
   /** A registration envelope, first on every stream and then as the heartbeat. */
   registration(isHeartbeat: boolean): WorkerSchedulerMessage;
   onMessage(message: WorkerSchedulerMessage__Output): void;
@@ -27,40 +31,56 @@ export interface SchedulerConnectionOptions {
 
 /** A stream that lived this long, or brought a message, was healthy: the backoff starts over. */
 const HEALTHY_AFTER_MS = 5_000;
-/** How long a closing stream waits for the scheduler to end it before cancelling. */
-const CLOSE_GRACE_MS = 2_000;
 /** Redirects in a row after which a redirect counts as a failure (two schedulers pointing at each other). */
 const MAX_FREE_REDIRECTS = 3;
+/** Results remembered per stream, to answer a re-dispatched run without sending its result twice. */
+const REMEMBERED_RESULTS = 10_000;
 
-type Entry = OutboxEntry<WorkerSchedulerMessage>;
+type Call = grpc.ClientDuplexStream<Buffer, WorkerSchedulerMessage__Output>;
 
 interface Session {
-  call: grpc.ClientDuplexStream<WorkerSchedulerMessage, WorkerSchedulerMessage__Output>;
+  call: Call;
   client: grpc.Client;
   closed: boolean;
-  /** Resolves when the stream has ended. */
-  ended: Promise<void>;
+  halfClosed: boolean;
+  writable: boolean;
+  unconfirmed: UnconfirmedWrites;
+  /** Run ids whose results this stream carried, oldest first, at most {@link REMEMBERED_RESULTS}. */
+  resultsSent: Set<string>;
+  sweep: NodeJS.Timeout;
+  heartbeat: NodeJS.Timeout;
+  /** Ends the session: what it may not have delivered is queued again, and its attempt resolves. */
+  finish(status: grpc.StatusObject | undefined): void;
 }
 
 interface SessionOutcome {
   received: boolean;
   status: grpc.StatusObject | undefined;
+  notReady?: NotReady;
 }
 
 /** MAX_RECONNECT_ATTEMPTS connections in a row failed. */
 export class GaveUpError extends UserError {}
 
+/** Where the result of a finished run stands, for a run_request that repeats it. */
+export type ResultState = "queued" | "sent-on-this-stream" | "not-here";
+
 /**
  * The worker's link to the scheduler: one `ConnectWorker` stream at a time, re-dialled with
- * exponential backoff and jitter after every failure (a stream that breaks right after opening
- * included), `not_leader:<addr>` redirects followed, and an outbox so that nothing produced
- * while the link is down is lost: messages leave the outbox only when a stream has taken them,
- * and those a breaking stream had not confirmed go out again on the next one.
+ * exponential backoff and jitter after every failure (a connection that is not ready within the
+ * connect timeout, and a stream that breaks right after opening, included), `not_leader:<addr>`
+ * redirects followed, keepalive pings that notice a dead link, and delivery that loses nothing:
+ * a message is written only once the channel is connected, and a kept message leaves the worker
+ * only once the stream outlived a keepalive detection window after its write (or the scheduler
+ * ended the stream after reading it to its end); whatever a broken stream may not have delivered
+ * goes out again, first and in order, on the next one.
  */
 export class SchedulerConnection {
-  private readonly outbox: Outbox<WorkerSchedulerMessage>;
-  private inflight: Entry[] = [];
+  private readonly outbox: Outbox;
   private session: Session | undefined;
+  /** The client of an attempt still waiting for its connection. */
+  private connecting: grpc.Client | undefined;
+  private stopping = false;
   private stopped = false;
   private failures = 0;
   private redirects = 0;
@@ -69,9 +89,19 @@ export class SchedulerConnection {
   private interruptSleep: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private deliveredWaiters: (() => void)[] = [];
+  private readonly confirmWindowMs: number;
+  private readonly roundTripBoundMs: number;
 
   constructor(private readonly options: SchedulerConnectionOptions) {
     this.outbox = new Outbox(options.outboxLimit);
+    const { timeMs, timeoutMs } = options.keepalive;
+    // A write made just after a ping was answered is covered by the next ping, sent within timeMs
+    // of that answer (which may take timeoutMs to come back) and answered within timeoutMs.
+    this.confirmWindowMs = timeMs + 2 * timeoutMs;
+    // While a stream lives, every ping came back within timeoutMs, so a round trip takes less. A
+    // message the scheduler sent at least that long after one of our writes was sent after the
+    // write reached it: the scheduler was alive, the link worked, and the write was there to read.
+    this.roundTripBoundMs = timeoutMs;
   }
 
   /** Runs until {@link stop}; rejects with {@link GaveUpError} after MAX_RECONNECT_ATTEMPTS failures. */
@@ -80,53 +110,52 @@ export class SchedulerConnection {
     return this.loop;
   }
 
-  /** Queues a message; `droppable` ones may be discarded in a long outage, never results. */
-  send(message: WorkerSchedulerMessage, options: { droppable?: boolean; key?: string } = {}): void {
-    this.outbox.push({
-      message,
-      droppable: options.droppable ?? false,
-      ...(options.key ? { key: options.key } : {}),
-    });
+  /** Queues a serialized message. */
+  send(message: OutgoingMessage): void {
+    this.outbox.push(message);
   }
 
-  /** Whether a message sent with this key has not yet been taken by a stream. */
-  isPending(key: string): boolean {
-    return this.outbox.has(key) || this.inflight.some((entry) => entry.key === key);
+  /** Where the result of `runId` stands: still queued, already carried by the current stream, or neither. */
+  resultState(runId: string): ResultState {
+    if (this.outbox.hasResultOf(runId)) return "queued";
+    return this.session?.resultsSent.has(runId) ? "sent-on-this-stream" : "not-here";
   }
 
   /** Sends a registration now on the open stream (after a change the scheduler should hear of). */
   sendRegistration(): void {
     const session = this.session;
-    if (session && !session.closed) session.call.write(this.options.registration(true));
+    if (session && !session.closed && !session.halfClosed) {
+      session.call.write(encodeMessage(this.options.registration(true)));
+    }
   }
 
-  /** Whether every queued message has been taken by a stream. */
+  /** Whether every kept message has been delivered (none queued, none unconfirmed). */
   get delivered(): boolean {
-    return this.outbox.size === 0 && this.inflight.length === 0;
+    return this.outbox.size === 0 && (this.session?.unconfirmed.size ?? 0) === 0;
   }
 
-  /** Waits (up to `flushTimeoutMs`) until everything queued is delivered, then closes the link. */
-  async stop(flushTimeoutMs: number): Promise<void> {
+  /**
+   * Delivers what is queued, reconnecting as needed, until `deadline` (epoch ms); then closes the
+   * link. Resolves with the run ids whose results were not delivered.
+   */
+  async stop(deadline: number): Promise<string[]> {
+    this.stopping = true;
+    this.halfCloseWhenDrained();
     if (!this.delivered) {
-      await withTimeout(new Promise<void>((resolve) => this.deliveredWaiters.push(resolve)), flushTimeoutMs);
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.deliveredWaiters.push(resolve);
+        timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+      });
+      clearTimeout(timer);
     }
-    if (!this.delivered) {
-      this.options.log.warn(
-        { undelivered: this.outbox.size + this.inflight.length },
-        "stopping with messages the scheduler has not received",
-      );
-    }
+    const undelivered = [...this.outbox.resultsWaiting(), ...(this.session?.unconfirmed.results() ?? [])];
     this.stopped = true;
     this.interruptSleep?.();
-    const session = this.session;
-    if (session) {
-      // Half-close and let the scheduler finish reading before the stream is torn down: a cancel
-      // right away can make it discard the last results it has not processed yet.
-      session.call.end();
-      await withTimeout(session.ended, CLOSE_GRACE_MS);
-      session.call.cancel();
-    }
+    this.connecting?.close();
+    this.session?.finish(undefined);
     await this.loop?.catch(() => {});
+    return [...new Set(undelivered)];
   }
 
   private async run(): Promise<void> {
@@ -134,7 +163,7 @@ export class SchedulerConnection {
       const address = this.pickAddress();
       const opened = performance.now();
       const outcome = await this.connect(address);
-      if (this.stopped) return;
+      if (this.stopped || (this.stopping && this.delivered)) return;
       const leader =
         outcome.status?.code === grpc.status.FAILED_PRECONDITION
           ? leaderFromDetails(outcome.status.details)
@@ -162,12 +191,15 @@ export class SchedulerConnection {
       this.options.log.warn(
         {
           scheduler: address.target,
+          ...(outcome.notReady ? { connect: outcome.notReady } : {}),
           code: outcome.status ? grpc.status[outcome.status.code] : undefined,
           details: outcome.status?.details,
           retryInMs: delayMs,
           pending: this.outbox.size,
         },
-        "scheduler stream ended; reconnecting",
+        outcome.notReady === "timeout"
+          ? `no connection to the scheduler within ${this.options.connectTimeoutMs} ms (WORKER_CONNECT_TIMEOUT_SECONDS); retrying`
+          : "scheduler stream ended; reconnecting",
       );
       await this.sleep(delayMs);
     }
@@ -187,73 +219,142 @@ export class SchedulerConnection {
     return address;
   }
 
-  /** One stream: registration, then the outbox, heartbeats and incoming messages until it ends. */
-  private connect(address: SchedulerAddress): Promise<SessionOutcome> {
-    const credentials = address.tls ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
-    const client = new SchedulerWorkerServiceClient(address.target, credentials);
+  /** One stream: connect, registration, then the outbox, heartbeats and incoming messages until it ends. */
+  private async connect(address: SchedulerAddress): Promise<SessionOutcome> {
+    const { keepalive, connectTimeoutMs } = this.options;
+    const client = new grpc.Client(
+      address.target,
+      address.tls ? grpc.credentials.createSsl() : grpc.credentials.createInsecure(),
+      {
+        "grpc.keepalive_time_ms": keepalive.timeMs,
+        "grpc.keepalive_timeout_ms": keepalive.timeoutMs,
+        "grpc.keepalive_permit_without_calls": 1,
+        // Payload limits are the worker's own (WORKER_MAX_INPUT_BYTES): an oversized run_request is
+        // answered with a failed result instead of breaking the stream it came on.
+        "grpc.max_receive_message_length": -1,
+        "grpc.max_send_message_length": -1,
+        // Each attempt gets a connection of its own: a channel shared with an earlier attempt could
+        // hand back a transport that is already dead.
+        "grpc.use_local_subchannel_pool": 1,
+      },
+    );
+    this.options.log.info({ scheduler: address.target, tls: address.tls }, "connecting to the scheduler");
+    this.connecting = client;
+    const notReady = await channelReady(client, Date.now() + connectTimeoutMs);
+    this.connecting = undefined;
+    if (notReady || this.stopped) {
+      client.close();
+      return { received: false, status: undefined, ...(notReady ? { notReady } : {}) };
+    }
     const metadata = new grpc.Metadata();
     metadata.set("authorization", `Bearer ${this.options.token()}`);
-    const call = client.ConnectWorker(metadata);
-    let markEnded: () => void = () => {};
-    const ended = new Promise<void>((resolve) => {
-      markEnded = resolve;
-    });
-    const session: Session = { call, client, closed: false, ended };
-    this.session = session;
-    this.options.log.info({ scheduler: address.target, tls: address.tls }, "connecting to the scheduler");
-
+    const call: Call = client.makeBidiStreamRequest(
+      CONNECT_WORKER_PATH,
+      (bytes: Buffer) => bytes,
+      decodeMessage,
+      metadata,
+    );
     return new Promise<SessionOutcome>((resolve) => {
       let received = false;
-      const heartbeat = setInterval(() => {
-        if (!session.closed) call.write(this.options.registration(true));
-      }, this.options.heartbeatMs);
       const finish = (status: grpc.StatusObject | undefined) => {
         if (session.closed) return;
-        session.closed = true;
-        clearInterval(heartbeat);
-        this.outbox.returnToFront(this.inflight);
-        this.inflight = [];
-        if (this.session === session) this.session = undefined;
-        client.close();
-        markEnded();
+        // The scheduler ended the stream after our half-close: it read every message before it.
+        if (session.halfClosed && status?.code === grpc.status.OK) session.unconfirmed.confirmAll();
+        this.close(session);
+        this.outbox.returnToFront(session.unconfirmed.takeAll());
         resolve({ received, status });
+        this.notifyIfDelivered();
       };
+      const session: Session = {
+        call,
+        client,
+        closed: false,
+        halfClosed: false,
+        writable: true,
+        unconfirmed: new UnconfirmedWrites(),
+        resultsSent: new Set(),
+        sweep: setInterval(() => this.confirm(session), Math.min(1000, this.confirmWindowMs / 4)),
+        heartbeat: setInterval(() => {
+          if (!session.closed && !session.halfClosed)
+            call.write(encodeMessage(this.options.registration(true)));
+        }, this.options.heartbeatMs),
+        finish,
+      };
+      this.session = session;
       call.on("data", (message: WorkerSchedulerMessage__Output) => {
         received = true;
         this.failures = 0;
+        session.unconfirmed.confirmWrittenBefore(performance.now() - this.roundTripBoundMs);
         this.options.onMessage(message);
       });
       call.on("error", () => {});
       call.on("status", (status: grpc.StatusObject) => finish(status));
       call.on("end", () => setImmediate(() => finish(undefined)));
-      call.write(this.options.registration(false));
-      void this.pump(session);
+      call.write(encodeMessage(this.options.registration(false)));
+      this.pump(session);
     });
   }
 
-  /** Writes outbox messages to the session's stream, in order, while it is open. */
-  private async pump(session: Session): Promise<void> {
-    while (!session.closed) {
-      const entry = this.outbox.take();
-      if (!entry) {
-        this.notifyIfDelivered();
-        await Promise.race([this.outbox.whenNotEmpty(), session.ended]);
-        continue;
+  /** Writes queued messages on the stream, in order, while it takes them. */
+  private pump(session: Session): void {
+    while (!session.closed && !session.halfClosed && session.writable) {
+      const message = this.outbox.take();
+      if (!message) {
+        this.outbox.whenAvailable(() => this.pump(session));
+        this.halfCloseWhenDrained();
+        return;
       }
-      this.inflight.push(entry);
-      const accepted = session.call.write(entry.message, (error: Error | null | undefined) => {
-        if (session.closed || error) return;
-        const index = this.inflight.indexOf(entry);
-        if (index >= 0) this.inflight.splice(index, 1);
-        this.notifyIfDelivered();
+      const write = message.delivery === "kept" ? session.unconfirmed.add(message) : undefined;
+      if (message.resultOf !== undefined) this.rememberResult(session, message.resultOf);
+      const accepted = session.call.write(message.bytes, () => {
+        if (write) session.unconfirmed.written(write, performance.now());
+        if (this.stopping) this.halfCloseWhenDrained();
       });
       if (!accepted) {
-        await Promise.race([
-          new Promise<void>((resolve) => session.call.once("drain", () => resolve())),
-          session.ended,
-        ]);
+        session.writable = false;
+        session.call.once("drain", () => {
+          session.writable = true;
+          this.pump(session);
+        });
       }
     }
+  }
+
+  private rememberResult(session: Session, runId: string): void {
+    session.resultsSent.delete(runId);
+    session.resultsSent.add(runId);
+    if (session.resultsSent.size > REMEMBERED_RESULTS) {
+      const oldest = session.resultsSent.values().next().value;
+      if (oldest !== undefined) session.resultsSent.delete(oldest);
+    }
+  }
+
+  private confirm(session: Session): void {
+    session.unconfirmed.confirm(performance.now(), this.confirmWindowMs);
+    this.notifyIfDelivered();
+  }
+
+  /**
+   * While stopping, once everything queued was written: half-closes the stream, so that the
+   * scheduler ends it once it has read every message (which confirms them all).
+   */
+  private halfCloseWhenDrained(): void {
+    const session = this.session;
+    if (!this.stopping || !session || session.closed || session.halfClosed) return;
+    if (this.outbox.size > 0 || !session.unconfirmed.allTaken) return;
+    session.halfClosed = true;
+    clearInterval(session.heartbeat);
+    session.call.end();
+  }
+
+  private close(session: Session): void {
+    session.closed = true;
+    clearInterval(session.sweep);
+    clearInterval(session.heartbeat);
+    this.outbox.whenAvailable(undefined);
+    if (this.session === session) this.session = undefined;
+    session.call.cancel();
+    session.client.close();
   }
 
   private notifyIfDelivered(): void {

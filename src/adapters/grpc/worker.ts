@@ -1,4 +1,4 @@
-import { ResourceError } from "../../contract/errors.js";
+import { ResourceError, ValidationError } from "../../contract/errors.js";
 import { type DiskVolume, eventName, type RunEvent } from "../../contract/events.js";
 import type { Manifest } from "../../contract/manifest.js";
 import { canonicalizeModelRef } from "../../contract/model-ref.js";
@@ -9,6 +9,8 @@ import { createModelHost, type ModelHost } from "../../models/host/model-host.js
 import { describeFailure } from "../../runtime/error-mapping.js";
 import { Executor, type HandlerTable } from "../../runtime/executor.js";
 import type { WorkerSettings } from "../../settings/worker.js";
+import { checkRotatedJwt } from "./jwt-check.js";
+import type { OutgoingMessage } from "./outbox.js";
 import { decodePayload, encodeOutput } from "./payload-codec.js";
 import type {
   DeploymentArtifactConfig__Output,
@@ -19,6 +21,7 @@ import type {
 } from "./proto.js";
 import { buildRegistration } from "./registration.js";
 import { SchedulerConnection } from "./scheduler-connection.js";
+import { encodeMessage } from "./wire.js";
 
 export interface WorkerOptions {
   manifest: Manifest;
@@ -31,6 +34,8 @@ export interface WorkerOptions {
 const JWT_ROTATION_EVENTS = new Set(["worker.jwt.rotate", "worker_jwt.rotate"]);
 /** Progress, logs and metrics may be shed in a long outage; results, deltas and custom events never. */
 const DROPPABLE_EVENT = /^(job\.progress|job\.log|metrics\.)/;
+/** Room kept in a result message for everything but the output (run id, error text). */
+const RESULT_ENVELOPE_BYTES = 64 * 1024;
 /** Results kept to answer a repeated run_request with the same result instead of running it twice. */
 const RECENT_RESULTS = 1000;
 
@@ -41,7 +46,7 @@ const RECENT_RESULTS = 1000;
 export class Worker {
   private readonly executor: Executor;
   private readonly connection: SchedulerConnection;
-  private readonly recentResults = new Map<string, WorkerSchedulerMessage>();
+  private readonly recentResults = new Map<string, OutgoingMessage>();
   private token: string;
   private readonly models: ModelHost;
   /** The volume of the model cache, for `model.cached` and `models.disk_inventory`. */
@@ -63,7 +68,7 @@ export class Worker {
     this.executor = new Executor({
       manifest,
       handlers,
-      settings: settings.runtime,
+      settings: { ...settings.runtime, maxOutputBytes: outputLimit(settings) },
       encodeOutput,
       onEvent: (event) => this.sendEvent(event),
       models: this.models,
@@ -74,6 +79,8 @@ export class Worker {
       reconnect: settings.reconnect,
       heartbeatMs: settings.heartbeatMs,
       outboxLimit: settings.outboxLimit,
+      keepalive: settings.keepalive,
+      connectTimeoutMs: settings.connectTimeoutMs,
       registration: (isHeartbeat) => this.registration(isHeartbeat),
       onMessage: (message) => this.handle(message),
       log,
@@ -88,16 +95,28 @@ export class Worker {
   }
 
   /**
-   * SIGTERM: no new runs; runs in flight finish (up to the drain timeout, then they are
-   * canceled); every result is delivered (the link keeps reconnecting for that), then the link closes.
+   * SIGTERM: no new runs; runs in flight finish, and their results are delivered (reconnecting as
+   * needed), all within WORKER_DRAIN_TIMEOUT_SECONDS: runs still going when a third of it is left
+   * (at most 10 s) are canceled, so that their results can still go out. Resolves with the run ids
+   * whose results were not delivered, which it also logs.
    */
-  async shutdown(): Promise<void> {
+  async shutdown(): Promise<string[]> {
     const { drainTimeoutMs } = this.options.settings;
+    const deadline = Date.now() + drainTimeoutMs;
+    const deliveryReserveMs = Math.min(10_000, drainTimeoutMs / 3);
     this.options.log.info({ inFlight: this.executor.inFlight, drainTimeoutMs }, "draining");
-    await this.executor.drain(drainTimeoutMs);
-    await this.connection.stop(Math.max(10_000, drainTimeoutMs));
+    await this.executor.drain(drainTimeoutMs - deliveryReserveMs);
+    const undelivered = await this.connection.stop(deadline);
     await this.models.close();
-    this.options.log.info("stopped");
+    if (undelivered.length > 0) {
+      this.options.log.error(
+        { undelivered },
+        `stopped with ${undelivered.length} result(s) the scheduler may not have received (WORKER_DRAIN_TIMEOUT_SECONDS passed): ${undelivered.join(", ")}`,
+      );
+    } else {
+      this.options.log.info("stopped; every result was delivered");
+    }
+    return undelivered;
   }
 
   private handle(message: WorkerSchedulerMessage__Output): void {
@@ -125,12 +144,15 @@ export class Worker {
         if (message.deployment_artifact_config) this.deploy(message.deployment_artifact_config);
         return;
       case "realtime_open_cmd":
-        this.connection.send({
-          realtime_close_cmd: {
-            session_id: message.realtime_open_cmd?.session_id ?? "",
-            reason: "unknown_function",
+        this.send(
+          {
+            realtime_close_cmd: {
+              session_id: message.realtime_open_cmd?.session_id ?? "",
+              reason: "unknown_function",
+            },
           },
-        });
+          undefined,
+        );
         return;
       default:
         this.options.log.debug({ arm: message.msg }, "unhandled scheduler message");
@@ -162,7 +184,7 @@ export class Worker {
         machine,
         settings,
         models,
-        gpuBusy: false,
+        gpuBusy: this.executor.inFlight > 0 || this.models.loadsInFlight > 0,
         isHeartbeat,
         supportsModelLoading: true,
       }),
@@ -182,17 +204,19 @@ export class Worker {
           : message;
       this.options.log.warn({ model: modelId, error: errorMessage }, "load_model_cmd failed");
     }
-    this.connection.send({
-      load_model_result: { model_id: modelId, success: errorMessage === "", error_message: errorMessage },
-    });
+    this.send(
+      { load_model_result: { model_id: modelId, success: errorMessage === "", error_message: errorMessage } },
+      undefined,
+    );
   }
 
   private async unloadModel(modelId: string): Promise<void> {
     const result = await this.models.unloadModel(modelId);
     const errorMessage = result.unloaded ? "" : result.reason === "in_use" ? "model_in_use" : result.message;
-    this.connection.send({
-      unload_model_result: { model_id: modelId, success: result.unloaded, error_message: errorMessage },
-    });
+    this.send(
+      { unload_model_result: { model_id: modelId, success: result.unloaded, error_message: errorMessage } },
+      undefined,
+    );
   }
 
   /**
@@ -216,13 +240,28 @@ export class Worker {
 
   private startRun(request: TaskExecutionRequest__Output): void {
     const runId = request.run_id;
+    if (runId === "") {
+      this.options.log.warn({ function: request.function_name }, "run_request without a run_id; refused");
+      this.send(
+        failedResult(
+          runId,
+          new ValidationError("run_request without a run_id: the scheduler must name every run"),
+        ),
+        undefined,
+      );
+      return;
+    }
     const cached = this.recentResults.get(runId);
     if (cached) {
-      if (this.connection.isPending(runId)) {
-        this.options.log.info({ runId }, "run_request for a finished run whose result is on its way");
-      } else {
+      const state = this.connection.resultState(runId);
+      if (state === "not-here") {
         this.options.log.warn({ runId }, "run_request for a finished run: sending its result again");
-        this.connection.send(cached, { key: runId });
+        this.connection.send(cached);
+      } else {
+        this.options.log.info(
+          { runId, state },
+          "run_request for a finished run whose result is queued or was sent on this stream; not sent twice",
+        );
       }
       return;
     }
@@ -259,26 +298,66 @@ export class Worker {
   }
 
   private deliver(runId: string, message: WorkerSchedulerMessage): void {
-    this.recentResults.set(runId, message);
+    const outgoing = this.send(message, runId);
+    this.recentResults.set(runId, outgoing);
     if (this.recentResults.size > RECENT_RESULTS) {
       const oldest = this.recentResults.keys().next().value;
       if (oldest !== undefined) this.recentResults.delete(oldest);
     }
-    this.connection.send(message, { key: runId });
+  }
+
+  /**
+   * Serializes and queues a result (or a reply to a model command). A result over the scheduler's
+   * message limit becomes a failed result for its run, never a message the scheduler would refuse
+   * on every stream.
+   */
+  private send(message: WorkerSchedulerMessage, resultOf: string | undefined): OutgoingMessage {
+    let bytes = encodeMessage(message);
+    const limit = this.options.settings.maxSendMessageBytes;
+    if (bytes.length > limit && message.run_result) {
+      const { run_id: runId } = message.run_result;
+      this.options.log.warn(
+        { runId, bytes: bytes.length, limit },
+        "result over the scheduler's message limit",
+      );
+      bytes = encodeMessage(
+        failedResult(
+          runId ?? "",
+          new ResourceError(
+            `the result is ${bytes.length} bytes, over the scheduler's limit of ${limit} (WORKER_MAX_SEND_MESSAGE_BYTES): return large outputs as files (ctx.saveBytes) and their refs`,
+          ),
+        ),
+      );
+    }
+    const outgoing: OutgoingMessage = {
+      bytes,
+      delivery: "kept",
+      ...(resultOf !== undefined ? { resultOf } : {}),
+    };
+    this.connection.send(outgoing);
+    return outgoing;
   }
 
   private sendEvent(event: RunEvent): void {
     const name = eventName(event);
-    this.connection.send(
-      {
+    const limit = this.options.settings.maxSendMessageBytes;
+    const encode = (payload: unknown) =>
+      encodeMessage({
         worker_event: {
           run_id: event.runId,
           event_type: name,
-          payload_json: Buffer.from(JSON.stringify(event.payload)),
+          payload_json: Buffer.from(JSON.stringify(payload)),
         },
-      },
-      { droppable: DROPPABLE_EVENT.test(name) },
-    );
+      });
+    let bytes = encode(event.payload);
+    if (bytes.length > limit) {
+      this.options.log.warn(
+        { runId: event.runId, event: name, bytes: bytes.length, limit },
+        "event over the scheduler's message limit: its payload is replaced by {truncated: true}",
+      );
+      bytes = encode({ truncated: true, bytes: bytes.length });
+    }
+    this.connection.send({ bytes, delivery: DROPPABLE_EVENT.test(name) ? "droppable" : "kept" });
   }
 
   private handleSchedulerEvent(event: WorkerEvent__Output): void {
@@ -294,9 +373,30 @@ export class Worker {
       this.options.log.warn({ eventType: event.event_type }, "JWT rotation event without a token; ignored");
       return;
     }
-    this.token = token.trim();
-    this.options.log.info("worker JWT rotated; the next connection uses the new token");
+    const rotated = token.trim();
+    checkRotatedJwt(rotated, this.options.settings.jwks).then(
+      () => {
+        this.token = rotated;
+        this.options.log.info("worker JWT rotated; the next connection uses the new token");
+      },
+      (error: unknown) => {
+        this.options.log.warn(
+          { reason: (error as Error).message },
+          "JWT rotation refused: the worker keeps its current token",
+        );
+      },
+    );
   }
+}
+
+/**
+ * The largest single output a run may return: WORKER_MAX_OUTPUT_BYTES, but never more than fits in
+ * one message the scheduler accepts, so that an oversized output fails its run as `resource`.
+ */
+function outputLimit(settings: WorkerSettings): number {
+  const wire = Math.max(1, settings.maxSendMessageBytes - RESULT_ENVELOPE_BYTES);
+  const configured = settings.runtime.maxOutputBytes;
+  return configured > 0 ? Math.min(configured, wire) : wire;
 }
 
 function resultMessage(

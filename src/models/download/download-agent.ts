@@ -10,7 +10,7 @@ const COPY_BELOW_BYTES = 16 * 1024;
 /**
  * An undici Agent whose sockets read into a ring of reused 64 KiB buffers (the `onread` option of
  * `net.connect` and `tls.connect`) instead of a freshly allocated buffer for every read. Allocating
- * and collecting those buffers was most of a download's CPU (docs/architecture.md §12; the download
+ * and collecting those buffers was most of a download's CPU (docs/architecture/07-models.md; the download
  * section of docs/benchmarks.md has the before and after).
  *
  * The price: a body chunk is a view of a ring buffer that a later read overwrites, so it is only

@@ -100,6 +100,11 @@ export class ModelHost implements ModelProvider {
     this.manifest = options.manifest;
   }
 
+  /** Model loads (download or session creation) in flight. */
+  get loadsInFlight(): number {
+    return this.loading.size + this.fetching.size;
+  }
+
   get device(): DeviceCache {
     return this.options.deviceCache;
   }

@@ -2,6 +2,7 @@ import { FatalError, ValidationError } from "../../contract/errors.js";
 import type { InjectionEntry, Manifest } from "../../contract/manifest.js";
 import { canonicalizeModelRef } from "../../contract/model-ref.js";
 import { DEFAULT_DTYPES, type ModelSpec } from "../../contract/model-spec.js";
+import type { ReleaseModels } from "../../contract/scheduler.js";
 
 /** The model an injection resolved to. */
 export interface ModelChoice {
@@ -12,14 +13,6 @@ export interface ModelChoice {
   spec: ModelSpec;
   /** For a `PayloadModel`, the payload field that picked the model. */
   field?: string;
-}
-
-/** What the scheduler's `DeploymentArtifactConfig` sets. */
-export interface ReleaseModels {
-  /** `repo_ref_by_key`: the keyspace of functions whose own map is empty. */
-  refByKey: Readonly<Record<string, string>>;
-  /** `supported_repo_refs`, canonical. Empty means no allowlist (the Python SDK blocked every model). */
-  allowed: readonly string[];
 }
 
 const LISTED_KEYS = 20;

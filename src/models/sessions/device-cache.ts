@@ -3,7 +3,7 @@ import type { InferenceSession } from "onnxruntime-node";
 import type { MachineInfo } from "../../host/machine-info.js";
 import { processGpuBytes } from "../../host/nvidia-smi.js";
 import type { SessionBudgetSettings } from "../../settings/models.js";
-import { formatBytes, formatGiB } from "../../util/format-bytes.js";
+import { formatBytes } from "../../util/format-bytes.js";
 import type { SessionLog } from "./execution-providers.js";
 
 /**

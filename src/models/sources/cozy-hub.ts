@@ -1,30 +1,11 @@
 import { type Dispatcher, request } from "undici";
 import { AuthError } from "../../contract/errors.js";
 import { formatModelRef, type ModelRef } from "../../contract/model-ref.js";
+import type { ResolvedCozyModel, ResolvedCozyModelFile } from "../../contract/scheduler.js";
 import type { ModelSettings } from "../../settings/models.js";
 import { normalizeRelativePath } from "../../util/relative-path.js";
 import { proxyDispatcher, viaProxy } from "../download/download-agent.js";
 import { encodeRepo, errorDetail, HubError, retryHubCall } from "./hf-hub.js";
-
-/**
- * One file of a snapshot as the orchestrator resolves it (`scheduler.v1.ResolvedCozyModelFile`):
- * the decoded proto message, or the same fields as plain JSON.
- */
-export interface ResolvedCozyModelFile {
-  path?: string;
-  /** A number; proto int64 may also arrive as a decimal string, a bigint or a Long. */
-  size_bytes?: number | string | bigint | { toString(): string };
-  /** Hex blake3 of the file (a `blake3:` prefix is accepted). */
-  blake3?: string;
-  /** Presigned URL of the file. */
-  url?: string;
-}
-
-/** A `cozy:` snapshot as the orchestrator resolves it (`scheduler.v1.ResolvedCozyModel`). */
-export interface ResolvedCozyModel {
-  snapshot_digest?: string;
-  files?: readonly ResolvedCozyModelFile[];
-}
 
 /** A checked snapshot manifest: every path safe, every size a whole number, every hash 64 hex digits. */
 export interface CozyManifest {

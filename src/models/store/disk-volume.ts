@@ -1,14 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-
-/** The volume holding the model cache, as `model.cached` and `models.disk_inventory` describe it. */
-export interface DiskVolume {
-  disk_backend: "local" | "nfs";
-  disk_fstype: string;
-  /** sha256 hex of `<fstype>|<source>|<mountpoint>`; the raw mount source is never sent. */
-  disk_volume_key: string;
-}
+import type { DiskVolume } from "../../contract/events.js";
 
 /**
  * The mount of `/proc/self/mountinfo` with the longest mount point containing `dir`. Without mountinfo (not Linux) the volume is `local` of fstype `unknown`.

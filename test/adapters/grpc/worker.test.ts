@@ -1,9 +1,8 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ReceivedMessage, SchedulerServer } from "../../../src/dev/scheduler-server.js";
-import { REPO_ROOT } from "../../support/runner-process.js";
+import { REPO_ROOT, removeTenantBundles } from "../../support/runner-process.js";
 import {
-  decodeOutput,
   eventsOf,
   resultOf,
   sendRun,
@@ -26,7 +25,12 @@ describe("cozy-worker serve against a scheduler on loopback", () => {
   afterAll(async () => {
     await worker?.stop("SIGKILL");
     await scheduler?.stop();
+    await removeTenantBundles(PROJECT, worker?.child.pid);
   });
+
+  // The executor's behaviour through this worker (outputs, event order, error mapping, validation,
+  // limits, cancellation) is the shared contract in ../executor-contract.ts, run by
+  // executor-contract.test.ts; this file keeps what only gRPC has.
 
   it("registers honestly: functions, schemas, limits, bearer token (never logged)", async () => {
     const connected = scheduler.worker;
@@ -55,43 +59,14 @@ describe("cozy-worker serve against a scheduler on loopback", () => {
     expect(words?.incremental_output).toBe(true);
   });
 
-  it("runs a task with a msgpack payload and returns a msgpack output after its events", async () => {
-    sendRun(scheduler, "grpc-single", "echo", { text: "hi", times: 2 });
-    const result = await resultOf(scheduler, "grpc-single");
-    expect(result).toMatchObject({ success: true, error_type: "", safe_message: "" });
-    expect(decodeOutput(result.output_payload)).toEqual({ text: "hi hi", times: 2 });
-    const types = eventsOf(scheduler, "grpc-single").map((e) => e.type);
-    expect(types).toEqual([
-      "metrics.compute.started",
-      "job.log",
-      "metrics.compute.completed",
-      "metrics.inference",
-      "metrics.run",
-    ]);
-  });
-
-  it("streams deltas as events, then output.completed, then an empty-output result", async () => {
+  it("sends a streaming run's result with an empty output_payload, not a msgpack nil", async () => {
     sendRun(scheduler, "grpc-stream", "words", { text: "a b c" });
     const result = await resultOf(scheduler, "grpc-stream");
     expect(result.success).toBe(true);
     expect(result.output_payload.byteLength).toBe(0);
-    const events = eventsOf(scheduler, "grpc-stream").filter((e) => e.type.startsWith("output."));
-    expect(events).toEqual([
-      { type: "output.delta", payload: { delta: "a" } },
-      { type: "output.delta", payload: { delta: "b" } },
-      { type: "output.delta", payload: { delta: "c" } },
-      { type: "output.completed", payload: {} },
-    ]);
   });
 
-  it("reports a failing run with the reference error fields, and bad msgpack as validation", async () => {
-    sendRun(scheduler, "grpc-fail", "fail_with", { kind: "retryable" });
-    expect(await resultOf(scheduler, "grpc-fail")).toMatchObject({
-      success: false,
-      error_type: "retryable",
-      retryable: true,
-      safe_message: "upstream busy at <url>",
-    });
+  it("reports bad msgpack as validation, and an unknown function as an internal run_result", async () => {
     scheduler.send({
       run_request: {
         run_id: "grpc-garbage",
@@ -103,42 +78,31 @@ describe("cozy-worker serve against a scheduler on loopback", () => {
       success: false,
       error_type: "validation",
     });
+    // The dev HTTP runner refuses an unknown function with a 404 and no run result instead (runner.test.ts).
     sendRun(scheduler, "grpc-unknown", "nope", {});
     expect(await resultOf(scheduler, "grpc-unknown")).toMatchObject({
+      success: false,
       error_type: "internal",
+      retryable: false,
+      safe_message: "internal error",
       error_message: "Unknown function requested: nope",
     });
   });
 
-  it("cancels a run on interrupt_run_cmd and enforces timeout_ms", async () => {
-    sendRun(scheduler, "grpc-cancel", "endless", {});
-    await scheduler.waitFor(
-      (r) =>
-        r.message.worker_event?.run_id === "grpc-cancel" &&
-        r.message.worker_event.event_type === "output.delta",
-      10_000,
-    );
-    scheduler.send({ interrupt_run_cmd: { run_id: "grpc-cancel" } });
-    expect(await resultOf(scheduler, "grpc-cancel")).toMatchObject({
-      success: false,
-      error_type: "canceled",
-    });
-
-    sendRun(scheduler, "grpc-timeout", "wait_for_cancel", { ms: 60_000 }, { timeout_ms: 200 });
-    const timedOut = await resultOf(scheduler, "grpc-timeout");
-    expect(timedOut).toMatchObject({ success: false, error_type: "canceled" });
-    expect(timedOut.safe_message).toContain("timed out after 200 ms");
-  });
-
-  it("answers a repeated run_request with the same result instead of running twice", async () => {
+  it("never runs a repeated run_request twice: its result again on a new stream, not twice on one", async () => {
     const isRepeatResult = (r: ReceivedMessage) => r.message.run_result?.run_id === "grpc-repeat";
+    const results = () => scheduler.received.filter(isRepeatResult);
     sendRun(scheduler, "grpc-repeat", "echo", { text: "once" });
     const first = await scheduler.waitFor(isRepeatResult, 10_000);
     sendRun(scheduler, "grpc-repeat", "echo", { text: "once" });
-    await scheduler.waitFor((r) => isRepeatResult(r) && r !== first, 5_000);
-    await new Promise((done) => setTimeout(done, 300));
-    const results = scheduler.received.filter((r) => r.message.run_result?.run_id === "grpc-repeat");
-    expect(results).toHaveLength(2);
+    await new Promise((done) => setTimeout(done, 500));
+    expect(results()).toHaveLength(1);
+
+    scheduler.dropCurrentStream();
+    await scheduler.waitForWorker(20_000, { after: first.stream });
+    sendRun(scheduler, "grpc-repeat", "echo", { text: "once" });
+    const again = await scheduler.waitFor((r) => isRepeatResult(r) && r !== first, 10_000);
+    expect(again.message.run_result).toEqual(first.message.run_result);
     const starts = eventsOf(scheduler, "grpc-repeat").filter((e) => e.type === "metrics.compute.started");
     expect(starts).toHaveLength(1);
   });
