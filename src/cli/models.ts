@@ -7,7 +7,17 @@ import { ExitCode, type Output } from "./output.js";
 export function registerModels(program: Command, out: Output): void {
   const models = program
     .command("models")
-    .description("download, list and remove models in the local cache (WORKER_MODEL_CACHE_DIR)");
+    .description("download, list and remove models in the local cache (WORKER_MODEL_CACHE_DIR)")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ cozy-worker models pull vad examples/vad          the model examples/vad's cozy.toml names "vad"
+  $ cozy-worker models ls                             what the cache holds, newest first
+  $ cozy-worker models rm hf:onnx-community/silero-vad
+
+The cache is WORKER_MODEL_CACHE_DIR (default /tmp/cozy/models), the folder the worker reads too.`,
+    );
 
   models
     .command("pull")
@@ -27,7 +37,7 @@ export function registerModels(program: Command, out: Output): void {
 Examples:
   $ cozy-worker models pull hf:onnx-community/silero-vad
   $ cozy-worker models pull hf:Xenova/all-MiniLM-L6-v2@main --dtype q4,fp32
-  $ cozy-worker models pull detector examples/ocr      the model cozy.toml names "detector"
+  $ cozy-worker models pull vad examples/vad           the model examples/vad's cozy.toml names "vad"
   $ WORKER_ALLOW_COZY_HUB_API_RESOLVE=1 COZY_HUB_URL=https://hub.example cozy-worker models pull cozy:acme/detector:v2
 
 HF_ENDPOINT and HF_TOKEN are used as by the worker. cozy: refs are resolved through the Cozy Hub API,
@@ -76,6 +86,13 @@ Progress goes to stderr.`,
     .command("ls")
     .description("list the cached model snapshots")
     .option("--json", "print them as JSON on stdout")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ cozy-worker models ls
+  $ WORKER_MODEL_CACHE_DIR=/data/models cozy-worker models ls --json`,
+    )
     .action(async (options: { json?: boolean }) => {
       const { ModelDiskCache } = await import("../models/store/disk-cache.js");
       const { modelSettingsFromEnv } = await import("../settings/models.js");
@@ -110,6 +127,16 @@ Progress goes to stderr.`,
       "hf:owner/repo[@<revision or commit>] or cozy:owner/repo[:tag|@blake3:<hex, 12 digits or more>]",
     )
     .option("--json", "print what was removed as JSON on stdout")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ cozy-worker models rm hf:onnx-community/silero-vad           every cached revision of the repo
+  $ cozy-worker models rm hf:onnx-community/silero-vad@main      one revision
+  $ cozy-worker models rm cozy:acme/detector@blake3:4f2a9c01b3d7  one snapshot, by its digest's start
+
+A snapshot a running worker uses in this process is kept.`,
+    )
     .action(async (ref: string, options: { json?: boolean }) => {
       const { ModelDiskCache } = await import("../models/store/disk-cache.js");
       const { modelSettingsFromEnv } = await import("../settings/models.js");

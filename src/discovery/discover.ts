@@ -31,8 +31,9 @@ export async function discover(projectDir: string): Promise<DiscoveryResult> {
   const problems: Problem[] = [];
   const report = (node: ts.Node, message: string) => problems.push(problemAt(node, message));
   const warnings: Problem[] = [...config.warnings];
+  const warn = (node: ts.Node, message: string) => warnings.push(problemAt(node, message));
 
-  const handlers = findHandlers(entry, checker, report);
+  const handlers = findHandlers(entry, checker, report, warn);
   const functions: ManifestFunction[] = [];
   for (const handler of handlers) {
     const keyspace = keyspaceFor(handler.endpointName, config);

@@ -46,7 +46,12 @@ const PAYLOAD_HINT =
  * Every handler the entry module exports, directly or through re-exports, once each however
  * often it is exported, in source order (by file, then position).
  */
-export function findHandlers(entry: ts.SourceFile, checker: ts.TypeChecker, report: Report): Handler[] {
+export function findHandlers(
+  entry: ts.SourceFile,
+  checker: ts.TypeChecker,
+  report: Report,
+  warn: Report,
+): Handler[] {
   const moduleSymbol = checker.getSymbolAtLocation(entry);
   if (!moduleSymbol) return [];
   const exportNamesByDeclaration = new Map<ts.Node, string[]>();
@@ -60,7 +65,7 @@ export function findHandlers(entry: ts.SourceFile, checker: ts.TypeChecker, repo
   }
   const handlers: Handler[] = [];
   for (const [declaration, exportNames] of sortBySource(exportNamesByDeclaration)) {
-    const handler = analyzeHandler(declaration, exportNames, checker, report);
+    const handler = analyzeHandler(declaration, exportNames, checker, report, warn);
     if (handler) handlers.push(handler);
   }
   return handlers;
@@ -71,6 +76,7 @@ function analyzeHandler(
   exportNames: string[],
   checker: ts.TypeChecker,
   report: Report,
+  warn: Report,
 ): Handler | undefined {
   const fn = handlerFunction(declaration);
   if (!fn) return undefined;
@@ -85,7 +91,15 @@ function analyzeHandler(
     return undefined;
   }
   const name = nameNode.getText();
-  if (!isHandlerShaped(fn, name, nameNode, checker, report)) return undefined;
+  if (!isHandlerShaped(fn, name, nameNode, checker, report)) {
+    if (looksLikeForgottenHandler(fn, checker)) {
+      warn(
+        nameNode,
+        `'${name}' is exported like a handler but is not one: its first parameter is not \`ctx: ActionContext\`, so it is no endpoint; add \`ctx: ActionContext\` first (import type { ActionContext } from "gen-worker"), or export it from another module if it is a helper`,
+      );
+    }
+    return undefined;
+  }
 
   let failed = false;
   const fail = (node: ts.Node, message: string) => {
@@ -163,6 +177,23 @@ function isHandlerShaped(
   return false;
 }
 
+/**
+ * An async function whose first parameter is an object type, as a payload is: most likely a handler
+ * whose author forgot the context, which would otherwise silently not be an endpoint.
+ */
+function looksLikeForgottenHandler(fn: HandlerFunction, checker: ts.TypeChecker): boolean {
+  const first = fn.parameters[0];
+  if (!first?.type || fn.parameters.length > 3) return false;
+  const isAsync =
+    ts.getCombinedModifierFlags(fn) & ts.ModifierFlags.Async ||
+    (fn.type !== undefined && /^(Promise|AsyncGenerator|AsyncIterable)\b/.test(fn.type.getText()));
+  if (!isAsync) return false;
+  const type = checker.getTypeFromTypeNode(first.type);
+  return (
+    Boolean(type.flags & ts.TypeFlags.Object) && !checker.isArrayType(type) && !checker.isTupleType(type)
+  );
+}
+
 function isActionContextParam(param: ts.ParameterDeclaration, checker: ts.TypeChecker): boolean {
   return (
     param.type !== undefined && isSdkType(checker.getTypeFromTypeNode(param.type), "ActionContext", checker)
@@ -193,10 +224,13 @@ function analyzePayload(
     !checker.isArrayType(type) &&
     !checker.isTupleType(type);
   if (!isObject) {
-    fail(
-      param.type,
-      `handler '${handler}': the payload must be an object type, not ${checker.typeToString(type)}: wrap it, for example \`input: { value: ${checker.typeToString(type)} }\``,
-    );
+    const shown = checker.typeToString(type);
+    // `any` and `unknown` cannot be described even wrapped: the field needs a real type.
+    const fix =
+      type.flags & (ts.TypeFlags.Any | ts.TypeFlags.Unknown)
+        ? `give it an object type that lists its fields, ${PAYLOAD_HINT}`
+        : `wrap it, for example \`input: { value: ${shown} }\``;
+    fail(param.type, `handler '${handler}': the payload must be an object type, not ${shown}: ${fix}`);
     return undefined;
   }
   return { type, node: param.type, param: paramName };

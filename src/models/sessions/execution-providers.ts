@@ -71,7 +71,10 @@ export async function createSession(
       const library = failure.missingLibrary ? ` (missing library: ${failure.missingLibrary})` : "";
       log.warn(
         { model: path, provider, missingLibrary: failure.missingLibrary, reason: failure.reason, next },
-        `ONNX Runtime execution provider "${provider}" is unavailable${library}; falling back to "${next}" for ${path}`,
+        `ONNX Runtime execution provider "${provider}" is unavailable${library}; falling back to "${next}" for ${path}` +
+          (provider === "cuda"
+            ? ` (on a machine without a GPU, set WORKER_ORT_PROVIDERS=${next} to skip this attempt)`
+            : ""),
       );
     }
   }

@@ -175,7 +175,7 @@ export class HfHubClient {
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       throw new HfHubError(
-        `cannot reach the Hugging Face hub at ${this.endpoint}${viaProxy(this.options.dispatcher)}: ${reason}`,
+        `cannot reach the Hugging Face hub at ${this.endpoint}${viaProxy(this.options.dispatcher)}: ${reason}; check the network, or set HF_ENDPOINT to a hub or mirror this machine can reach`,
         undefined,
         true,
         {
@@ -213,12 +213,12 @@ export class HfHubClient {
           ? `repo ${repo} not found`
           : `repo ${repo} or its revision "${revision}" not found`;
       throw new HfNotFoundError(
-        `${what} at ${this.endpoint} (HTTP 404${detail}); check the spelling, or set HF_TOKEN if the repo is private`,
+        `${what} at ${this.endpoint} (HTTP 404${detail}); check the spelling, set HF_TOKEN if the repo is private, or HF_ENDPOINT if it lives on another hub`,
       );
     }
     const retryable = status === 408 || status === 429 || status >= 500;
     throw new HfHubError(
-      `listing ${name} at ${this.endpoint} failed with HTTP ${status}${detail}`,
+      `listing ${name} at ${this.endpoint} failed with HTTP ${status}${detail}${retryable ? "; the hub may be busy: try again, or set HF_ENDPOINT to a mirror" : ""}`,
       status,
       retryable,
     );
