@@ -102,7 +102,7 @@ describe("model pulls and proxies", () => {
     expect(result.code).toBe(1);
     expect(result.stderr).not.toMatch(/\n\s+at /);
     expect(result.stderr).toMatch(
-      /^error: cannot reach the Hugging Face hub at \S+ \(through the proxy that HTTP_PROXY or HTTPS_PROXY names\): .*ECONNREFUSED/m,
+      /^error: cannot reach the Hugging Face hub at \S+ \(through the proxy that HTTP_PROXY or HTTPS_PROXY names\): .*ECONNREFUSED.*set HF_ENDPOINT/m,
     );
   });
 });

@@ -60,6 +60,7 @@ describe("createSession (this machine has no CUDA provider libraries)", () => {
       expect(warning?.missingLibrary).toMatch(/libonnxruntime_providers_(shared|cuda)\.so/);
       expect(warning?.msg).toContain('execution provider "cuda" is unavailable (missing library:');
       expect(warning?.msg).toContain('falling back to "cpu"');
+      expect(warning?.msg).toContain("set WORKER_ORT_PROVIDERS=cpu");
       const info = lines.filter((l) => l.level === 30);
       expect(info.map((l) => l.msg)).toEqual([`session for ${modelPath} runs on cpu`]);
 
