@@ -10,6 +10,10 @@ export function describeFailure(error: unknown): RunFailure {
   const message = error instanceof Error ? error.message : String(error);
   const errorMessage = `${name}: ${message}`;
   if (error instanceof WorkerError) {
+    // The scheduler shows every cancel the same way; the reason (a timeout, a client) stays in errorMessage.
+    if (error.errorType === "canceled") {
+      return { errorType: "canceled", retryable: false, safeMessage: "canceled", errorMessage };
+    }
     const fallback = (error.constructor as typeof WorkerError).defaultMessage;
     return {
       errorType: error.errorType,

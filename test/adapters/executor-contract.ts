@@ -264,6 +264,14 @@ export function executorContract(name: string, makeTransport: () => Promise<Cont
           errorMessage: "CanceledError: ",
         },
         {
+          thrown: "CanceledError with a reason (the safe message stays the fixed word)",
+          payload: { kind: "canceled-with-reason" },
+          errorType: "canceled",
+          retryable: false,
+          safeMessage: "canceled",
+          errorMessage: "CanceledError: the user left the page at /srv/app",
+        },
+        {
           thrown: "TypeError",
           payload: { kind: "type" },
           errorType: "internal",
@@ -412,7 +420,7 @@ export function executorContract(name: string, makeTransport: () => Promise<Cont
         expect(third.output).toEqual({ done: true });
       });
 
-      it("timeout_ms ends a slow run as canceled with a timeout message", async () => {
+      it("timeout_ms ends a slow run as canceled, the timeout named in the operator's message", async () => {
         const started = Date.now();
         const outcome = await transport.run("wait_for_cancel", { ms: 60_000 }, { timeoutMs: 200 });
         const took = Date.now() - started;
@@ -423,7 +431,7 @@ export function executorContract(name: string, makeTransport: () => Promise<Cont
           output: null,
           errorType: "canceled",
           retryable: false,
-          safeMessage: "run timed out after 200 ms",
+          safeMessage: "canceled",
           errorMessage: "CanceledError: run timed out after 200 ms",
         });
         expectMetricsFrame(outcome, "wait_for_cancel");

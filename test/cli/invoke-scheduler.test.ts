@@ -83,7 +83,8 @@ describe("cozy-worker invoke --scheduler with cozy-worker serve", () => {
   it("a timed-out run ends canceled, exit 1", async () => {
     const { code, stderr } = await run(["wait_for_cancel", "ms:=60000", "--timeout-ms", "300"]);
     expect(code).toBe(1);
-    expect(stderr).toMatch(/\[error\] type='canceled'.*timed out after 300 ms/);
+    expect(stderr).toMatch(/\[error\] type='canceled' retryable=False safe='canceled'/);
+    expect(stderr).toMatch(/\[error\] message=CanceledError: run timed out after 300 ms/);
   }, 40_000);
 
   it("Ctrl-C interrupts the run on the worker and prints its canceled result", async () => {

@@ -120,7 +120,8 @@ describe("executor", () => {
     expect(await pending).toMatchObject({
       success: false,
       errorType: "canceled",
-      safeMessage: "worker shutting down",
+      safeMessage: "canceled",
+      errorMessage: "CanceledError: worker shutting down",
     });
   });
 

@@ -73,6 +73,8 @@ export async function fail_with(_ctx: ActionContext, input: { kind: string }): P
       throw new ResourceError("no space left in /var/cache/models");
     case "canceled":
       throw new CanceledError();
+    case "canceled-with-reason":
+      throw new CanceledError("the user left the page at /srv/app");
     case "type":
       throw new TypeError("cannot read properties of undefined (reading 'x') at /srv/app/src/main.ts");
     case "string":
