@@ -1,5 +1,5 @@
 import { constants } from "node:fs";
-import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { UserError } from "../contract/user-errors.js";
 import { TEMPLATES_DIR } from "../host/package.js";
@@ -45,6 +45,15 @@ async function readTemplateInfo(name: string, dir: string): Promise<TemplateInfo
   };
 }
 
+/** The template of that name; an unknown name is a usage error listing the templates. */
+export async function findTemplate(name: string, templatesDir = TEMPLATES_DIR): Promise<TemplateInfo> {
+  const templates = await listTemplates(templatesDir);
+  const template = templates.find((candidate) => candidate.name === name);
+  if (template) return template;
+  const names = templates.map((candidate) => candidate.name).join(", ");
+  throw new ScaffoldError(`unknown template "${name}": choose one of ${names}`, "usage");
+}
+
 /**
  * An npm package name (and cozy.toml name) made from a folder name: lowercase, runs of other
  * characters than `a-z 0-9 . _ -` become `-`, no leading `.` or `_`; "my-worker" when nothing is left.
@@ -87,6 +96,8 @@ export interface RenderOptions {
   targetDir: string;
   variables: TemplateVariables;
   templatesDir?: string;
+  /** Files copied as they are after the template's: `target` relative to targetDir, with `/`. */
+  extraFiles?: ReadonlyArray<{ target: string; source: string }>;
 }
 
 export interface RenderResult {
@@ -102,27 +113,18 @@ export interface RenderResult {
  */
 export async function renderTemplate(options: RenderOptions): Promise<RenderResult> {
   const templatesDir = options.templatesDir ?? TEMPLATES_DIR;
-  const templates = await listTemplates(templatesDir);
-  const template = templates.find((candidate) => candidate.name === options.template);
-  if (!template) {
-    const names = templates.map((candidate) => candidate.name).join(", ");
-    throw new ScaffoldError(`unknown template "${options.template}": choose one of ${names}`, "usage");
-  }
+  const template = await findTemplate(options.template, templatesDir);
   const targetDir = resolve(options.targetDir);
-  await checkTarget(targetDir, options.targetDir);
+  await checkTarget(options.targetDir);
   await mkdir(targetDir, { recursive: true });
 
   const sourceDir = join(templatesDir, template.name);
   const files: string[] = [];
-  for (const source of await walk(sourceDir)) {
-    const parts = relative(sourceDir, source).split(sep);
-    if (parts.length === 1 && parts[0] === TEMPLATE_INFO_FILE) continue;
-    const relativeTarget = parts.map(targetFileName).join("/");
-    const text = substitute(await readFile(source, "utf8"), options.variables, relativeTarget);
+  const create = async (relativeTarget: string, write: (target: string) => Promise<void>) => {
     const target = join(targetDir, ...relativeTarget.split("/"));
     await mkdir(dirname(target), { recursive: true });
     try {
-      await writeFile(target, text, { flag: constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY });
+      await write(target);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "EEXIST") {
         throw new ScaffoldError(
@@ -133,11 +135,28 @@ export async function renderTemplate(options: RenderOptions): Promise<RenderResu
       throw error;
     }
     files.push(relativeTarget);
+  };
+  for (const source of await walk(sourceDir)) {
+    const parts = relative(sourceDir, source).split(sep);
+    if (parts.length === 1 && parts[0] === TEMPLATE_INFO_FILE) continue;
+    const relativeTarget = parts.map(targetFileName).join("/");
+    const text = substitute(await readFile(source, "utf8"), options.variables, relativeTarget);
+    await create(relativeTarget, (target) =>
+      writeFile(target, text, { flag: constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY }),
+    );
+  }
+  for (const extra of options.extraFiles ?? []) {
+    await create(extra.target, (target) => copyFile(extra.source, target, constants.COPYFILE_EXCL));
   }
   return { template, targetDir, files: files.sort() };
 }
 
-async function checkTarget(targetDir: string, asGiven: string): Promise<void> {
+/**
+ * Refuses a target that is a file or a folder that is not empty (exit 2: the argument is wrong),
+ * saying what to give init instead.
+ */
+export async function checkTarget(asGiven: string): Promise<void> {
+  const targetDir = resolve(asGiven);
   let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(targetDir);
@@ -147,8 +166,8 @@ async function checkTarget(targetDir: string, asGiven: string): Promise<void> {
   }
   if (!info.isDirectory()) {
     throw new ScaffoldError(
-      `${asGiven} exists and is not a folder: give init the name of a new or empty folder`,
-      "failure",
+      `${asGiven} exists and is not a folder: give init the name of a new or empty folder, for example \`${otherFolder(asGiven)}\``,
+      "usage",
     );
   }
   const entries = (await readdir(targetDir, { withFileTypes: true }))
@@ -159,9 +178,16 @@ async function checkTarget(targetDir: string, asGiven: string): Promise<void> {
     entries.slice(0, 10).join(", ") + (entries.length > 10 ? `, and ${entries.length - 10} more` : "");
   throw new ScaffoldError(
     `${display(asGiven)} is not empty (it holds ${shown}) and init never overwrites files: ` +
-      "run it with the name of a new folder, for example `cozy-worker init my-worker`",
-    "failure",
+      `give init a new folder name, for example \`${otherFolder(asGiven)}\` (it creates the folder), ` +
+      "or run it in an empty folder",
+    "usage",
   );
+}
+
+/** An init command for a folder beside the one refused. */
+function otherFolder(asGiven: string): string {
+  const given = asGiven.replace(/[/\\]+$/, "");
+  return `cozy-worker init ${shellQuote(given === "." || given === "" ? "my-worker" : `${given}-2`)}`;
 }
 
 function display(dir: string): string {
@@ -187,16 +213,23 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+export interface NextStepsOptions {
+  /** The install command: plain `npm install`, or one that skips onnxruntime-node's download on an npm that ignores allowScripts. */
+  install: string;
+  cwd?: string;
+}
+
 /** What to do after init: enter the folder, install, start the dev runner, try an endpoint. */
-export function nextSteps(result: RenderResult, cwd = process.cwd()): string {
-  const fromHere = relative(cwd, result.targetDir);
+export function nextSteps(result: RenderResult, options: NextStepsOptions): string {
+  const fromHere = relative(options.cwd ?? process.cwd(), result.targetDir);
   const steps: Array<[command: string, comment: string]> = [];
   if (fromHere !== "")
     steps.push([`cd ${shellQuote(fromHere.startsWith("..") ? result.targetDir : fromHere)}`, ""]);
-  steps.push(["npm install", "installs gen-worker, writes package-lock.json"]);
+  steps.push([options.install, "installs gen-worker, writes package-lock.json"]);
   steps.push(["npm run dev", "the dev runner on http://127.0.0.1:8081, reloads on save"]);
   for (const command of result.template.try) steps.push([command, "in another terminal"]);
   steps.push(["npm test", "drives the endpoints through the dev runner"]);
+  steps.push(["npm run typecheck", "TypeScript's check of src/"]);
   steps.push(["npm run discover", "the manifest the image bakes"]);
   const width = Math.max(...steps.map(([command]) => command.length));
   return steps

@@ -10,7 +10,10 @@ export interface CliSettings {
   outputsDir: string;
   /** `GEN_WORKER_URL`: the dev runner `invoke` calls. */
   runnerUrl: string;
-  /** `GEN_WORKER_INIT_DEPENDENCY`: how `init` writes the gen-worker dependency, when set. */
+  /**
+   * `GEN_WORKER_INIT_DEPENDENCY`: how `init` writes the gen-worker dependency, when set (for example
+   * `file:../gen-worker`); unset, init packs gen-worker into the project, and `--registry` wins over both.
+   */
   initDependency?: string;
   /** `DOCKER_HOST`: the Docker Engine `build` and `run --image` use. */
   dockerHost?: string;

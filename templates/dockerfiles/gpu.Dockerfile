@@ -3,8 +3,10 @@
 # your project as Dockerfile). cozy-worker build stages gen-worker and the production dependencies
 # from this machine's node_modules into an image passed as GEN_WORKER_DEPS, so the build itself
 # downloads nothing but the base images. onnxruntime-node's CUDA provider comes from
-# node_modules/onnxruntime-node/bin/napi-v6/linux/x64: install it there on the host first
-# (ONNXRUNTIME_NODE_INSTALL=cuda12 npm install).
+# node_modules/onnxruntime-node/bin/napi-v6/linux/x64: fetch it there on the host first with
+#   ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js
+# (projects made by cozy-worker init deny onnxruntime-node's install script in package.json
+# "allowScripts", so npm install leaves it out).
 #   cozy-worker build --gpu -t my-worker:gpu
 #   cozy-worker build --gpu -t my-worker:gpu --base-image nvidia/cuda:12.6.3-cudnn-runtime-ubuntu24.04
 ARG NODE_VERSION=22
