@@ -45,6 +45,9 @@ Routes:
   POST /v1/runs/{run_id}/cancel  cancel a run in flight
   GET  /v1/status (functions, loaded and cached models), GET /health
 
+cozy.toml and handler warnings and the handlers' type errors are printed at start, and with --watch
+again when a reload changes them; they do not stop the runner from serving.
+
 Models that handlers inject are downloaded into WORKER_MODEL_CACHE_DIR (default /tmp/cozy/models)
 from HF_ENDPOINT (HF_TOKEN for private repos) and loaded on WORKER_ORT_PROVIDERS; see docs/models.md.
 

@@ -1,7 +1,7 @@
-import { type FSWatcher, watch } from "node:fs";
+import { existsSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { createDevServer } from "../adapters/http/server.js";
 import type { RunEvent } from "../contract/events.js";
 import type { RunResult } from "../contract/task.js";
@@ -11,9 +11,12 @@ import { readMachineInfo } from "../host/machine-info.js";
 import type { ModelHost } from "../models/host/model-host.js";
 import type { SessionLog } from "../models/sessions/execution-providers.js";
 import { Executor } from "../runtime/executor.js";
-import { loadTenantModule } from "../runtime/tenant-loader.js";
+import { loadTenantModule, PREBUILT_BUNDLE } from "../runtime/tenant-loader.js";
 import type { DevRunnerSettings } from "../settings/dev-runner.js";
+import { BackgroundTypeCheck } from "./background-typecheck.js";
 import { type DevFileApi, startDevFileApi } from "./file-api-server.js";
+import { ProjectReport } from "./project-report.js";
+import { type SourceWatcher, watchSources } from "./source-watcher.js";
 
 export interface ListenAddress {
   host: string;
@@ -45,12 +48,12 @@ export interface LocalRunner {
   close(): Promise<void>;
 }
 
-const IGNORED_DIRS = /(^|[/\\])(\.cozy|node_modules|\.git|dist|outputs)([/\\]|$)/;
-
 /**
  * `cozy-worker run --local`: discovers the project, bundles and imports its handlers, and serves
  * them over HTTP. With `watch`, a source change rebuilds and swaps in new handlers; runs in flight
  * finish on the code they started with, and a broken change keeps the old code serving.
+ * Discovery's warnings and the handlers' type errors are printed as warnings, at start and when
+ * a reload changes them; the type check runs on a worker thread after the code is served.
  */
 export async function startLocalRunner(options: LocalRunnerOptions): Promise<LocalRunner> {
   const dir = resolve(options.dir);
@@ -78,48 +81,73 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
     files = await startDevFileApi({ dir: resolve(options.filesDir), listen: "127.0.0.1:0" });
     runtime = { ...runtime, fileApi: { baseUrl: files.url } };
   }
+  const report = new ProjectReport(options.log);
+  const typeCheck = new BackgroundTypeCheck({
+    onResult: (problems) => report.typeCheck(problems),
+    onFailure: (message) =>
+      options.log.warn(`the type check failed, so type errors are not shown: ${message}`),
+  });
+  // An image's runner serves the bundle that `build` made after type-checking the same sources.
+  const checkTypes = !existsSync(join(dir, PREBUILT_BUNDLE));
   const loadExecutor = async () => {
-    const { manifest } = await discover(dir);
-    const handlers = await loadTenantModule(dir, resolve(dir, manifest.runtime.main));
+    const { manifest, warnings } = await discover(dir);
+    const mainPath = resolve(dir, manifest.runtime.main);
+    const handlers = await loadTenantModule(dir, mainPath);
     if (manifest.functions.some((fn) => fn.injection_json.length > 0)) {
       loadedHost = await modelHost();
       loadedHost.setManifest(manifest);
       void loadedHost.refreshDiskInventory();
     }
-    return new Executor({
+    const executor = new Executor({
       manifest,
       handlers,
       settings: runtime,
       outputsDir,
       ...(loadedHost ? { models: loadedHost } : {}),
     });
+    return { executor, warnings, mainPath };
   };
-  let current = await loadExecutor();
+  const afterLoad = (loaded: Awaited<ReturnType<typeof loadExecutor>>) => {
+    report.discoveryWarnings(loaded.warnings);
+    if (checkTypes) typeCheck.request({ projectDir: dir, mainPath: loaded.mainPath });
+  };
+  const first = await loadExecutor();
+  let current = first.executor;
   executors.add(current);
   const server = createDevServer({
     executor: () => current,
     onRunDone: (result, status) => options.log.logLine(accessLine(result, status)),
     modelCache: () => loadedHost?.stats() ?? {},
     offerResolvedCozyModels: (resolved) => loadedHost?.setResolvedCozyModels(resolved),
+    functions: () => current.manifestFunctions(),
   });
   await listen(server, options.listen);
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
 
-  let watcher: FSWatcher | undefined;
+  afterLoad(first);
+
+  let watcher: SourceWatcher | undefined;
   if (options.watch) {
-    watcher = watchSources(dir, async () => {
-      try {
-        const next = await loadExecutor();
-        current = next;
-        executors.add(next);
-        // Older executors are kept only while runs started on them are still in flight.
-        for (const executor of executors)
-          if (executor !== next && executor.inFlight === 0) executors.delete(executor);
-        options.log.info(`reloaded: ${next.functionNames().join(", ") || "no functions"}`);
-      } catch (error) {
-        options.log.error(`reload failed, still serving the previous code:\n${(error as Error).message}`);
-      }
+    watcher = await watchSources(dir, {
+      ignore: [outputsDir],
+      onChange: () => typeCheck.cancel(),
+      onError: (message) => options.log.warn(message),
+      reload: async () => {
+        try {
+          const loaded = await loadExecutor();
+          const next = loaded.executor;
+          current = next;
+          executors.add(next);
+          // Older executors are kept only while runs started on them are still in flight.
+          for (const executor of executors)
+            if (executor !== next && executor.inFlight === 0) executors.delete(executor);
+          options.log.info(`reloaded: ${next.functionNames().join(", ") || "no functions"}`);
+          afterLoad(loaded);
+        } catch (error) {
+          options.log.error(`reload failed, still serving the previous code:\n${(error as Error).message}`);
+        }
+      },
     });
   }
 
@@ -127,7 +155,8 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
     url: `http://${host}:${address.port}`,
     functions: current.functionNames(),
     async close() {
-      watcher?.close();
+      await watcher?.close();
+      await typeCheck.close();
       const closed = new Promise<void>((done) => server.close(() => done()));
       server.closeIdleConnections();
       await Promise.all([...executors].map((executor) => executor.drain(options.drainTimeoutMs)));
@@ -153,18 +182,6 @@ function logModelEvent(event: RunEvent, log: LocalRunnerOptions["log"]): void {
     log.info(`downloaded ${event.payload.model_id} in ${event.payload.duration_ms} ms`);
   else if (event.type === "model.download.failed")
     log.warn(`download of ${event.payload.model_id} failed (${event.payload.error_type})`);
-}
-
-function watchSources(dir: string, reload: () => Promise<void>): FSWatcher {
-  let timer: NodeJS.Timeout | undefined;
-  let reloading = Promise.resolve();
-  return watch(dir, { recursive: true }, (_event, file) => {
-    if (file && IGNORED_DIRS.test(file)) return;
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      reloading = reloading.then(reload);
-    }, 150);
-  });
 }
 
 function listen(server: Server, address: ListenAddress): Promise<void> {

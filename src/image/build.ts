@@ -6,6 +6,7 @@ import type { Manifest } from "../contract/manifest.js";
 import { formatProblem, type Problem } from "../contract/problems.js";
 import { discover } from "../discovery/discover.js";
 import { DiscoveryError } from "../discovery/problems.js";
+import { typeErrors } from "../discovery/typecheck.js";
 import { TEMPLATES_DIR } from "../host/package.js";
 import { formatBytes } from "../util/format-bytes.js";
 import { bundleHandlers } from "./bundle.js";
@@ -21,7 +22,6 @@ import { ProgressView, seconds } from "./progress.js";
 import { checkProject } from "./project.js";
 import { pushImage } from "./push.js";
 import { stageDependencies } from "./stage.js";
-import { typeErrors } from "./typecheck.js";
 
 /** Where gen-worker's own Dockerfile goes in the context when `--cpu` or `--gpu` picks it. */
 const GENERATED_DOCKERFILE = ".cozy/Dockerfile";

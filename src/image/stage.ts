@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readdir, readFile, realpath, stat } from "node:fs/promises";
-import { dirname, join, relative, sep } from "node:path";
+import { join, relative, sep } from "node:path";
 import { PACKAGE_ROOT } from "../host/package.js";
+import { findPackage } from "../util/find-package.js";
 import { fileMode } from "./context.js";
 import { BuildError } from "./errors.js";
 
@@ -131,18 +132,6 @@ export async function stageDependencies(projectDir: string): Promise<Stage> {
   }
   for (const link of links) hash.update(`${link.path}\0${link.target}\n`);
   return { files, links, hash: hash.digest("hex"), bytes };
-}
-
-/** The package Node would load for `name` from `fromDir`: the nearest `node_modules/name` upwards. */
-export function findPackage(name: string, fromDir: string): string | undefined {
-  let dir = fromDir;
-  for (;;) {
-    const candidate = join(dir, "node_modules", name);
-    if (existsSync(join(candidate, "package.json"))) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir) return undefined;
-    dir = parent;
-  }
 }
 
 /** What `name` resolves to from image folder `at` with the packages placed so far. */

@@ -12,6 +12,7 @@ import {
 } from "../contract/model-spec.js";
 import type { Problem } from "../contract/problems.js";
 import { ProblemsError } from "../contract/user-errors.js";
+import { closestKey } from "./key-suggestion.js";
 import { slugify } from "./slug.js";
 import { locateKey } from "./toml-locate.js";
 
@@ -146,7 +147,7 @@ function parseToml(text: string, file: string): TomlTable {
   } catch (error) {
     if (!(error instanceof TomlError)) throw error;
     const summary = (error.message.split("\n")[0] ?? "").replace(/^Invalid TOML document: /, "");
-    const message = `cozy.toml is not valid TOML: ${summary}; fix the syntax at this position`;
+    const message = `not valid TOML: ${summary}; fix the syntax at this position`;
     throw new ConfigError([{ file, line: error.line, column: error.column, message }]);
   }
 }
@@ -156,14 +157,11 @@ function checkSchemaVersion(root: TomlTable, findings: Findings): void {
   // Integers are parsed as bigint, so a float such as 1.0 is told apart from the integer 1.
   if (value === 1n) return;
   if (value === undefined) {
-    findings.error(
-      undefined,
-      "cozy.toml schema_version must be 1, but it is missing: add schema_version = 1",
-    );
+    reportMissingKey(root, { key: "schema_version", example: "1" }, findings);
   } else {
     findings.error(
       ["schema_version"],
-      `cozy.toml schema_version must be 1, found ${describe(value)}: write schema_version = 1`,
+      `schema_version must be 1, found ${describe(value)}: write schema_version = 1`,
     );
   }
 }
@@ -173,7 +171,7 @@ function readName(root: TomlTable, findings: Findings): string | undefined {
   if (name !== undefined && slugify(name) === "") {
     findings.error(
       ["name"],
-      `cozy.toml invalid name ${quote(name)}: it needs letters or digits to make the project slug from, for example name = "my-worker"`,
+      `invalid name ${quote(name)}: it needs letters or digits to make the project slug from, for example name = "my-worker"`,
     );
     return undefined;
   }
@@ -185,7 +183,7 @@ function readMain(root: TomlTable, dir: string, findings: Findings): string | un
   if (main === undefined) return undefined;
   const problem = mainPathProblem(main, dir);
   if (problem === undefined) return main;
-  findings.error(["main"], `cozy.toml main ${quote(main)} ${problem}`);
+  findings.error(["main"], `main ${quote(main)} ${problem}`);
   return undefined;
 }
 
@@ -222,14 +220,14 @@ function readGenWorker(root: TomlTable, packageVersion: string, findings: Findin
   if (validRange(npmRange) === null) {
     findings.error(
       ["gen_worker"],
-      `cozy.toml gen_worker ${quote(range)} is not a valid version range: write a semver range such as ${example} or ">=0.1.0 <0.2.0"`,
+      `gen_worker ${quote(range)} is not a valid version range: write a semver range such as ${example} or ">=0.1.0 <0.2.0"`,
     );
     return undefined;
   }
   if (!satisfies(packageVersion, npmRange, { includePrerelease: true })) {
     findings.error(
       ["gen_worker"],
-      `cozy.toml gen_worker ${quote(range)} does not include the installed gen-worker ${packageVersion}: ` +
+      `gen_worker ${quote(range)} does not include the installed gen-worker ${packageVersion}: ` +
         `install a matching version (npm install 'gen-worker@${npmRange}') or widen the range to include ${packageVersion}`,
     );
   }
@@ -244,6 +242,35 @@ interface RequiredString {
   label?: string;
 }
 
+/**
+ * A required top-level key is absent. The likely causes are a misspelt key or the key written
+ * below a `[table]` header (where TOML puts it in that table), so the error points at either.
+ */
+function reportMissingKey(
+  root: TomlTable,
+  { key, example }: { key: string; example: string },
+  findings: Findings,
+): void {
+  const unknownKeys = Object.keys(root).filter((written) => !TOP_LEVEL_KEYS.includes(written));
+  const misspelt = closestKey(key, unknownKeys);
+  if (misspelt !== undefined) {
+    findings.error(
+      [misspelt],
+      `missing key ${key}: ${keyLabel([misspelt])} is not a known key; did you mean ${key}? rename it to ${key}`,
+    );
+    return;
+  }
+  const table = Object.entries(root).find(([, value]) => isTable(value) && value[key] !== undefined)?.[0];
+  if (table !== undefined) {
+    findings.error(
+      [table, key],
+      `missing key ${key}: it is written below [${keyLabel([table])}], which makes it ${keyLabel([table, key])}: move ${key} = ... above the first [table] header`,
+    );
+    return;
+  }
+  findings.error(undefined, `missing key ${key}: add ${key} = ${example}`);
+}
+
 /** A required, non-empty string at the top level, trimmed. */
 function readRequiredString(
   root: TomlTable,
@@ -252,15 +279,15 @@ function readRequiredString(
 ): string | undefined {
   const value = root[key];
   if (value === undefined) {
-    findings.error(undefined, `cozy.toml missing ${label}: add ${key} = ${example}`);
+    reportMissingKey(root, { key, example }, findings);
     return undefined;
   }
   if (typeof value !== "string") {
-    findings.error([key], `cozy.toml ${label} must be a string such as ${example}, found ${describe(value)}`);
+    findings.error([key], `${label} must be a string such as ${example}, found ${describe(value)}`);
     return undefined;
   }
   if (value.trim() === "") {
-    findings.error([key], `cozy.toml ${label} cannot be empty: write ${key} = ${example}`);
+    findings.error([key], `${label} cannot be empty: write ${key} = ${example}`);
     return undefined;
   }
   return value.trim();
@@ -279,20 +306,20 @@ function readCuda(root: TomlTable, findings: Findings): string | undefined {
   if (typeof cuda !== "string") {
     findings.error(
       at,
-      `cozy.toml host.requirements.cuda must be a string such as ">=12.4", found ${describe(cuda)}`,
+      `host.requirements.cuda must be a string such as ">=12.4", found ${describe(cuda)}`,
     );
     return undefined;
   }
   const clauses = cuda.split(/[\s,]+/).filter((clause) => clause !== "");
   if (clauses.length === 0) {
-    findings.error(at, 'cozy.toml cuda constraint cannot be empty: write cuda = ">=12.4" or remove the key');
+    findings.error(at, 'cuda constraint cannot be empty: write cuda = ">=12.4" or remove the key');
     return undefined;
   }
   const invalidClause = clauses.find((clause) => !CUDA_CLAUSE.test(clause));
   if (invalidClause !== undefined) {
     findings.error(
       at,
-      `cozy.toml invalid cuda constraint clause: '${invalidClause}' in ${quote(cuda)}: each clause must be a version ` +
+      `invalid cuda constraint clause: '${invalidClause}' in ${quote(cuda)}: each clause must be a version ` +
         `of one to three numbers, optionally after >=, <=, ==, ~=, > or <, for example cuda = ">=12.4"`,
     );
     return undefined;
@@ -316,14 +343,14 @@ function readModelTable(
     if (key === "") {
       findings.error(
         at,
-        `cozy.toml [${keyLabel(path)}] has an empty model key: name the model, such as sd15 = ${MODEL_REF_EXAMPLE}`,
+        `[${keyLabel(path)}] has an empty model key: name the model, such as sd15 = ${MODEL_REF_EXAMPLE}`,
       );
       continue;
     }
     if (seenKeys.has(key)) {
       findings.error(
         at,
-        `cozy.toml [${keyLabel(path)}] defines model ${quote(key)} twice (keys are trimmed): keep one`,
+        `[${keyLabel(path)}] defines model ${quote(key)} twice (keys are trimmed): keep one`,
       );
       continue;
     }
@@ -342,7 +369,7 @@ function readModelSpec(value: TomlValue, at: KeyPath, findings: Findings): Model
   if (isTable(value)) return readModelSpecTable(value, at, findings);
   findings.error(
     at,
-    `cozy.toml ${keyLabel(at)}: model spec must be a string or a table {ref=..., dtypes=[...]}, found ${describe(value)}; ` +
+    `${keyLabel(at)}: model spec must be a string or a table {ref=..., dtypes=[...]}, found ${describe(value)}; ` +
       `for example ${keyLabel(at.slice(-1))} = ${MODEL_REF_EXAMPLE}`,
   );
   return undefined;
@@ -351,13 +378,17 @@ function readModelSpec(value: TomlValue, at: KeyPath, findings: Findings): Model
 function readModelSpecTable(spec: TomlTable, at: KeyPath, findings: Findings): ModelSpec | undefined {
   const unknownKeys = Object.keys(spec).filter((key) => !MODEL_SPEC_KEYS.includes(key));
   if (unknownKeys.length > 0) {
+    const guesses = unknownKeys.flatMap((key) => {
+      const meant = closestKey(key, MODEL_SPEC_KEYS);
+      return meant === undefined ? [] : [` (did you mean ${meant} for ${quote(key)}?)`];
+    });
     findings.error(
       at,
-      `cozy.toml ${keyLabel(at)} has unknown keys ${unknownKeys.map(quote).join(", ")}: a model spec takes only the keys ${MODEL_SPEC_KEYS.join(", ")}`,
+      `${keyLabel(at)} has unknown keys ${unknownKeys.map(quote).join(", ")}: a model spec takes only the keys ${MODEL_SPEC_KEYS.join(", ")}${guesses.join("")}`,
     );
   }
   if (spec.ref === undefined) {
-    findings.error(at, `cozy.toml ${keyLabel(at)}: model spec missing ref; add ref = ${MODEL_REF_EXAMPLE}`);
+    findings.error(at, `${keyLabel(at)}: model spec missing ref; add ref = ${MODEL_REF_EXAMPLE}`);
   }
   const ref = spec.ref === undefined ? undefined : readModelRef(spec.ref, [...at, "ref"], findings);
   const dtypes =
@@ -373,20 +404,20 @@ function readModelRef(value: TomlValue, at: KeyPath, findings: Findings): string
   if (typeof value !== "string") {
     findings.error(
       at,
-      `cozy.toml ${keyLabel(at)} must be a model ref string ${example}, found ${describe(value)}`,
+      `${keyLabel(at)} must be a model ref string ${example}, found ${describe(value)}`,
     );
     return undefined;
   }
   const ref = value.trim();
   if (ref === "") {
-    findings.error(at, `cozy.toml ${keyLabel(at)} is an empty model ref: write a ref ${example}`);
+    findings.error(at, `${keyLabel(at)} is an empty model ref: write a ref ${example}`);
     return undefined;
   }
   try {
     parseModelRef(ref);
   } catch (error) {
     if (!(error instanceof ModelRefError)) throw error;
-    findings.error(at, `cozy.toml ${keyLabel(at)}: ${error.message}`);
+    findings.error(at, `${keyLabel(at)}: ${error.message}`);
     return undefined;
   }
   return ref;
@@ -399,7 +430,7 @@ function readDtypes(value: TomlValue, at: KeyPath, findings: Findings): Dtype[] 
   if (written.length === 0) {
     findings.error(
       at,
-      `cozy.toml ${keyLabel(at)} lists no dtypes: list at least one, such as ["fp16"], or remove dtypes to use the default ${JSON.stringify(DEFAULT_DTYPES)}`,
+      `${keyLabel(at)} lists no dtypes: list at least one, such as ["fp16"], or remove dtypes to use the default ${JSON.stringify(DEFAULT_DTYPES)}`,
     );
     return undefined;
   }
@@ -408,7 +439,7 @@ function readDtypes(value: TomlValue, at: KeyPath, findings: Findings): Dtype[] 
     const invalid = written.filter((entry) => !isDtype(entry));
     findings.error(
       at,
-      `cozy.toml ${keyLabel(at)}: model spec has invalid dtypes: ${JSON.stringify(invalid)} (allowed: ${DTYPES.join(", ")})`,
+      `${keyLabel(at)}: model spec has invalid dtypes: ${JSON.stringify(invalid)} (allowed: ${DTYPES.join(", ")})`,
     );
     return undefined;
   }
@@ -420,7 +451,7 @@ function readFileGlobs(value: TomlValue, at: KeyPath, findings: Findings): strin
   const globs = readStringList(value, at, example, findings);
   if (globs === undefined) return undefined;
   if (globs.some((glob) => glob.trim() === "")) {
-    findings.error(at, `cozy.toml ${keyLabel(at)} has an empty entry: list file globs such as ${example}`);
+    findings.error(at, `${keyLabel(at)} has an empty entry: list file globs such as ${example}`);
     return undefined;
   }
   return globs.map((glob) => glob.trim());
@@ -435,7 +466,7 @@ function readStringList(
   if (Array.isArray(value) && value.every((entry) => typeof entry === "string")) return value;
   findings.error(
     at,
-    `cozy.toml ${keyLabel(at)} must be a list of strings such as ${example}, found ${describe(value)}`,
+    `${keyLabel(at)} must be a list of strings such as ${example}, found ${describe(value)}`,
   );
   return undefined;
 }
@@ -453,7 +484,7 @@ function readEndpoints(root: TomlTable, findings: Findings): Record<string, Reco
     if (!isTable(value)) {
       findings.error(
         at,
-        `cozy.toml ${keyLabel(at)} must be a table, found ${describe(value)}: list its models under [${keyLabel([...at, "models"])}]`,
+        `${keyLabel(at)} must be a table, found ${describe(value)}: list its models under [${keyLabel([...at, "models"])}]`,
       );
       continue;
     }
@@ -473,7 +504,7 @@ function checkEndpointKey(endpoint: string, findings: Findings): void {
     slug === ""
       ? "is not a valid endpoint slug: use the slug of the endpoint's name (lowercase letters, digits, '-' and '.')"
       : `must be written [${keyLabel(["endpoints", slug])}]: endpoint keys are endpoint slugs (lowercase, '-' instead of '_')`;
-  findings.error(["endpoints", endpoint], `cozy.toml ${header} ${fix}`);
+  findings.error(["endpoints", endpoint], `${header} ${fix}`);
 }
 
 function readResources(root: TomlTable, findings: Findings): Resources {
@@ -490,7 +521,7 @@ function readResources(root: TomlTable, findings: Findings): Resources {
     } else {
       findings.error(
         ["resources", key],
-        `cozy.toml resources.${key} must be a non-negative number, found ${describe(value)}: for example ${key} = 8`,
+        `resources.${key} must be a non-negative number, found ${describe(value)}: for example ${key} = 8`,
       );
     }
   }
@@ -503,7 +534,7 @@ function readOptionalTable(parent: TomlTable, path: KeyPath, findings: Findings)
   if (value === undefined || isTable(value)) return value;
   findings.error(
     path,
-    `cozy.toml ${keyLabel(path)} must be a table, found ${describe(value)}: write it as [${keyLabel(path)}]`,
+    `${keyLabel(path)} must be a table, found ${describe(value)}: write it as [${keyLabel(path)}]`,
   );
   return undefined;
 }
@@ -519,9 +550,11 @@ function warnUnknownKeys(
   for (const key of Object.keys(table)) {
     if (knownKeys.includes(key)) continue;
     const at = [...path, key];
+    const meant = closestKey(key, knownKeys);
+    const fix = meant === undefined ? "check its spelling" : `did you mean ${meant}?`;
     findings.warn(
       at,
-      `cozy.toml ${keyLabel(at)} is not a known key and is ignored (known keys${where}: ${knownKeys.join(", ")}): check its spelling`,
+      `${keyLabel(at)} is not a known key and is ignored: ${fix} (known keys${where}: ${knownKeys.join(", ")})`,
     );
   }
 }
@@ -540,10 +573,10 @@ async function readFailureMessage(dir: string, error: unknown): Promise<string> 
     return `project directory ${dir} does not exist: pass the directory that holds cozy.toml`;
   }
   if (code === "ENOENT") {
-    return `cozy.toml not found in ${dir}: create one (see examples/hello/cozy.toml) or run cozy-worker init`;
+    return `not found in ${dir}: create one (see examples/hello/cozy.toml) or run cozy-worker init`;
   }
   if (code === "ENOTDIR") return `${dir} is not a directory: pass the project directory that holds cozy.toml`;
-  return `cozy.toml cannot be read: ${error instanceof Error ? error.message : String(error)}`;
+  return `cannot be read: ${error instanceof Error ? error.message : String(error)}`;
 }
 
 async function checkMainExists(config: CozyConfig, text: string): Promise<void> {
@@ -551,7 +584,7 @@ async function checkMainExists(config: CozyConfig, text: string): Promise<void> 
   if (info?.isFile()) return;
   const problem = info === undefined ? `does not exist in ${config.dir}` : "is not a file";
   const findings = new Findings(text, config.file);
-  findings.error(["main"], `cozy.toml main: ${quote(config.main)} ${problem}: create it or fix the path`);
+  findings.error(["main"], `main: ${quote(config.main)} ${problem}: create it or fix the path`);
   throw new ConfigError(findings.errors);
 }
 

@@ -153,30 +153,30 @@ describe("parseCozyConfig: problems", () => {
       "schema_version missing",
       HEADER.replace("schema_version = 1\n", ""),
       undefined,
-      ["cozy.toml schema_version must be 1", "it is missing", "add schema_version = 1"],
+      ["missing key schema_version: add schema_version = 1"],
     ],
-    ["schema_version 2", HEADER.replace("= 1", "= 2"), 1, ["cozy.toml schema_version must be 1, found 2"]],
+    ["schema_version 2", HEADER.replace("= 1", "= 2"), 1, ["schema_version must be 1, found 2"]],
     ["schema_version float", HEADER.replace("= 1", "= 1.0"), 1, ["schema_version must be 1, found 1.0"]],
     ["schema_version string", HEADER.replace("= 1", '= "1"'), 1, ['schema_version must be 1, found "1"']],
     [
       "name missing",
       HEADER.replace('name = "my-worker"\n', ""),
       undefined,
-      ["cozy.toml missing name", "add name ="],
+      ['missing key name: add name = "my-worker"'],
     ],
-    ["name blank", HEADER.replace('"my-worker"', '"  "'), 2, ["cozy.toml name cannot be empty"]],
+    ["name blank", HEADER.replace('"my-worker"', '"  "'), 2, ["name cannot be empty"]],
     [
       "name without a slug",
       HEADER.replace('"my-worker"', '"!!!"'),
       2,
-      ['cozy.toml invalid name "!!!"', "slug"],
+      ['invalid name "!!!"', "slug"],
     ],
     ["name not a string", HEADER.replace('"my-worker"', "5"), 2, ["name must be a string", "found 5"]],
     [
       "main missing",
       HEADER.replace('main = "src/main.ts"\n', ""),
       undefined,
-      ["cozy.toml missing main", "src/main.ts"],
+      ['missing key main: add main = "src/main.ts"'],
     ],
     [
       "main as a Python module",
@@ -207,7 +207,7 @@ describe("parseCozyConfig: problems", () => {
       "gen_worker missing",
       HEADER.replace('gen_worker = ">=0.1.0,<0.2.0"\n', ""),
       undefined,
-      ["cozy.toml missing gen_worker constraint", 'add gen_worker = "^0.1.0"'],
+      ['missing key gen_worker: add gen_worker = "^0.1.0"'],
     ],
     [
       "gen_worker blank",
@@ -307,6 +307,12 @@ describe("parseCozyConfig: problems", () => {
       ['models.flux has unknown keys "revison"', "takes only the keys ref, dtypes, files"],
     ],
     [
+      "misspelt key in a model spec",
+      `${HEADER}[models]\nflux = { ref = "hf:o/r", dtpyes = ["fp16"] }\n`,
+      6,
+      ['models.flux has unknown keys "dtpyes"', '(did you mean dtypes for "dtpyes"?)'],
+    ],
+    [
       "invalid hf ref",
       `${HEADER}[models]\nsd = "hf:gpt2"\n`,
       6,
@@ -396,7 +402,7 @@ describe("parseCozyConfig: problems", () => {
         file: FILE,
         line: 6,
         column: 6,
-        message: expect.stringContaining("cozy.toml is not valid TOML: invalid value"),
+        message: expect.stringContaining("not valid TOML: invalid value"),
       },
     ]);
     expect(problems[0]?.message).not.toContain("\n");
@@ -428,14 +434,66 @@ c = 3
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems;
     expect(problems.map((problem) => [problem.line, problem.message.split(":")[0]])).toEqual([
-      [1, "cozy.toml schema_version must be 1, found 2"],
-      [undefined, "cozy.toml missing name"],
-      [5, "cozy.toml models.a.dtypes"],
-      [6, "cozy.toml models.b"],
-      [7, "cozy.toml [endpoints.my_ep] must be written [endpoints.my-ep]"],
-      [8, "cozy.toml endpoints.my_ep.models.c"],
+      [1, "schema_version must be 1, found 2"],
+      [undefined, "missing key name"],
+      [5, "models.a.dtypes"],
+      [6, "models.b"],
+      [7, "[endpoints.my_ep] must be written [endpoints.my-ep]"],
+      [8, "endpoints.my_ep.models.c"],
     ]);
     expect((error as ConfigError).message.split("\n")).toHaveLength(problems.length);
+  });
+});
+
+describe("parseCozyConfig: a missing required key", () => {
+  const missingMain = HEADER.replace('main = "src/main.ts"\n', "");
+  it.each<[string, string, ConfigProblem]>([
+    [
+      "points at a misspelling of it",
+      HEADER.replace("main =", "mian ="),
+      {
+        file: FILE,
+        line: 3,
+        column: 1,
+        message: "missing key main: mian is not a known key; did you mean main? rename it to main",
+      },
+    ],
+    [
+      "points at a misspelling in another case or with '-'",
+      HEADER.replace("gen_worker =", "Gen-Worker ="),
+      {
+        file: FILE,
+        line: 4,
+        column: 1,
+        message:
+          "missing key gen_worker: Gen-Worker is not a known key; did you mean gen_worker? rename it to gen_worker",
+      },
+    ],
+    [
+      "points at it below a table header",
+      `${missingMain}[resources]\nram_gb = 8\nmain = "src/main.ts"\n`,
+      {
+        file: FILE,
+        line: 6,
+        column: 1,
+        message:
+          "missing key main: it is written below [resources], which makes it resources.main: move main = ... above the first [table] header",
+      },
+    ],
+    [
+      "names the key when nothing is close to it",
+      `${missingMain}entry = "src/main.ts"\n`,
+      { file: FILE, message: 'missing key main: add main = "src/main.ts"' },
+    ],
+  ])("%s", (_, text, expected) => {
+    expect(problemsOf(() => parse(text))).toEqual([expected]);
+  });
+
+  it("is printed with the file name once", () => {
+    for (const text of [HEADER.replace("main =", "mian ="), HEADER.replace('name = "my-worker"\n', "")]) {
+      const [problem] = problemsOf(() => parse(text));
+      expect(problem && formatProblem(problem).split("cozy.toml")).toHaveLength(2);
+    }
   });
 });
 
@@ -451,14 +509,14 @@ describe("parseCozyConfig: warnings", () => {
       "unknown top-level table",
       `${HEADER}[resource]\nvram_gb = 8\n`,
       5,
-      ["resource is not a known key", "check its spelling"],
+      ["resource is not a known key", "did you mean resources?"],
     ],
     [
       "unknown resource",
       `${HEADER}[resources]\nvram_gb = 8\ngpus = 2\n`,
       7,
       [
-        "resources.gpus is not a known key and is ignored",
+        "resources.gpus is not a known key and is ignored: check its spelling",
         "known keys in [resources]: vram_gb, ram_gb, cpu_cores, disk_gb",
       ],
     ],
@@ -467,6 +525,18 @@ describe("parseCozyConfig: warnings", () => {
       `${HEADER}[host.requirements]\ncudnn = "9"\n`,
       6,
       ["host.requirements.cudnn is not a known key"],
+    ],
+    [
+      "misspelt resource",
+      `${HEADER}[resources]\nram_gbs = 8\n`,
+      6,
+      ["resources.ram_gbs is not a known key and is ignored: did you mean ram_gb?"],
+    ],
+    [
+      "resource key cut short",
+      `${HEADER}[resources]\nvram = 8\n`,
+      6,
+      ["resources.vram is not a known key and is ignored: did you mean vram_gb?"],
     ],
     ["unknown key under host", `${HEADER}[host]\nos = "linux"\n`, 6, ["host.os is not a known key"]],
     [
@@ -480,6 +550,13 @@ describe("parseCozyConfig: warnings", () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]?.line).toBe(line);
     for (const phrase of phrases) expect(warnings[0]?.message).toContain(phrase);
+  });
+
+  it("are not prefixed with the file name, which is printed before them", () => {
+    const [warning] = parse(`${HEADER}[resource]\nvram_gb = 8\n`).warnings;
+    expect(warning && formatProblem(warning)).toBe(
+      "/project/cozy.toml:5:2: resource is not a known key and is ignored: did you mean resources? (known keys: schema_version, name, main, gen_worker, host, models, endpoints, resources)",
+    );
   });
 
   it("drops ignored resources", () => {
@@ -531,7 +608,7 @@ describe("loadCozyConfig", () => {
         file: join(dir, "cozy.toml"),
         line: 3,
         column: 1,
-        message: `cozy.toml main: "src/mian.ts" does not exist in ${dir}: create it or fix the path`,
+        message: `main: "src/mian.ts" does not exist in ${dir}: create it or fix the path`,
       },
     ]);
   });
@@ -547,7 +624,7 @@ describe("loadCozyConfig", () => {
     expect(problems).toEqual([
       {
         file: join(dir, "cozy.toml"),
-        message: `cozy.toml not found in ${dir}: create one (see examples/hello/cozy.toml) or run cozy-worker init`,
+        message: `not found in ${dir}: create one (see examples/hello/cozy.toml) or run cozy-worker init`,
       },
     ]);
   });
@@ -571,9 +648,9 @@ describe("loadCozyConfig", () => {
     await writeFile(join(dir, "cozy.toml"), "schema_version = 1\n");
     const problems = await problemsOfAsync(() => loadCozyConfig(dir, OPTIONS));
     expect(problems.map((problem) => problem.message.split(":")[0])).toEqual([
-      "cozy.toml missing name",
-      "cozy.toml missing main",
-      "cozy.toml missing gen_worker constraint",
+      "missing key name",
+      "missing key main",
+      "missing key gen_worker",
     ]);
   });
 });

@@ -1,15 +1,17 @@
+
 import { dirname, relative, sep } from "node:path";
 import { ts } from "ts-morph";
 import type { Problem } from "../contract/problems.js";
-import { createTenantProgram } from "../discovery/program.js";
 import { PACKAGE_ROOT } from "../host/package.js";
-import { findPackage } from "./stage.js";
+import { findPackage } from "../util/find-package.js";
+import { createTenantProgram } from "./program.js";
 
 /**
  * TypeScript's errors in the project's own files (those `main` reaches, outside node_modules),
  * with discovery's compiler settings plus Node's globals and modules (@types/node from the
  * project, else the copy gen-worker's dependencies bring). Discovery reads only handler
- * signatures; the image would run the bodies as written, so the build checks them first.
+ * signatures; the handlers' bodies run as written, so `build` refuses them with errors and
+ * `run --local` prints them as warnings.
  */
 export function typeErrors(projectDir: string, mainPath: string): Problem[] {
   const nodePackage = [projectDir, PACKAGE_ROOT].map((dir) => findPackage("@types/node", dir)).find(Boolean);
