@@ -1,7 +1,8 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
-import type { RunResponse } from "../adapters/http/client.js";
 import type { CliSettings } from "../settings/cli.js";
+import { devRunnerFields, type EndpointFields, fieldWarnings, projectFields } from "./endpoint-fields.js";
+import { printEvent, printResult } from "./invoke-output.js";
 import { ExitCode, type Output } from "./output.js";
 import { payloadFromTokens } from "./payload-tokens.js";
 import { UsageError } from "./usage.js";
@@ -26,6 +27,7 @@ interface InvokeOptions {
   serveFilesListen?: string;
   printEvents?: boolean;
   printRegistrations?: boolean;
+  project?: string;
 }
 
 /** Options that only mean something with --scheduler, and their flags. */
@@ -42,6 +44,7 @@ const SCHEDULER_ONLY_OPTIONS = {
   serveFilesListen: "--serve-files-listen",
   printEvents: "--print-events",
   printRegistrations: "--print-registrations",
+  project: "--project",
 } as const satisfies Partial<Record<keyof InvokeOptions, string>>;
 
 export function registerInvoke(program: Command, out: Output, settings: CliSettings): void {
@@ -49,7 +52,10 @@ export function registerInvoke(program: Command, out: Output, settings: CliSetti
     .command("invoke")
     .description("run an endpoint on a dev runner, or on a worker through a one-shot scheduler (--scheduler)")
     .argument("<endpoint>", "endpoint or function name, e.g. hello")
-    .argument("[fields...]", "payload fields: key=value (string), key:=<json>, key@<file> (file text)")
+    .argument(
+      "[fields...]",
+      "payload fields: key=value (typed by the endpoint's schema), key:=<json>, key@<file> (the file's text)",
+    )
     .option("--url <url>", "the dev runner", settings.runnerUrl)
     .option("--payload-json <json>", "the payload as JSON")
     .option("-f, --file <file>", "read the payload from a JSON file")
@@ -85,9 +91,20 @@ export function registerInvoke(program: Command, out: Output, settings: CliSetti
     )
     .option("--print-events", "with --scheduler: print every worker event (output deltas are always printed)")
     .option("--print-registrations", "with --scheduler: print the worker's registrations and heartbeats")
+    .option(
+      "--project <dir>",
+      "with --scheduler: the project whose manifest types the fields (default: this folder, if it has cozy.toml)",
+    )
     .addHelpText(
       "after",
       `
+Fields follow the endpoint's schema (the dev runner lists it at GET /v1/functions; with
+--scheduler it comes from the project's manifest). key=value is a number, true/false or null
+where the field takes that and no string (times=3 sends 3; name=3 sends "3"); for an Asset field
+it is the file's ref (audio=hello.wav sends {"ref": "hello.wav"}: a file in the folder the runner
+serves with --files, or an http(s) URL). key:=<json> sends JSON as written, key@<file> the file's
+text. A field the endpoint does not declare is sent anyway, with a warning naming the closest one.
+
 Deltas of a streaming endpoint go to stdout as JSON lines; progress and logs to stderr; the
 output of a single-output endpoint to stdout as JSON. Exit codes: 0 success, 1 the run failed,
 2 usage or connection error.
@@ -102,28 +119,30 @@ worker on this machine); give --file-base-url when the worker runs elsewhere (e.
 http://host.docker.internal:8081).
 
 Examples:
+  $ cozy-worker invoke hello name=world times=2
   $ cozy-worker invoke hello name=world times:=2
   $ cozy-worker invoke words text="one two three"
+  $ cozy-worker invoke words text@notes.txt
+  $ cozy-worker invoke detectSpeech audio=hello.wav threshold=0.6
+      (the runner started with: cozy-worker run --local examples/vad --files examples/vad/samples)
+  $ cozy-worker invoke detectSpeech audio:='{"ref": "hello.wav"}'
   $ cozy-worker invoke hello --payload-json '{"name": "world"}' --url http://127.0.0.1:9000
   $ cozy-worker invoke detect -f request.json
   $ cozy-worker invoke hello --scheduler --listen 127.0.0.1:8080 name=world
       (then, in another terminal: SCHEDULER_ADDR=127.0.0.1:8080 WORKER_JWT=dev cozy-worker serve examples/hello)
   $ cozy-worker invoke words --scheduler --print-events --wait-s 60 text="one two three"
+  $ cozy-worker invoke detectSpeech --scheduler --project examples/vad audio=hello.wav
   $ cozy-worker invoke make_image --scheduler --serve-files-dir ./files --file-token dev prompt="a cat"`,
     )
-    .action(async (endpoint: string, fields: string[], options: InvokeOptions, command: Command) => {
-      const payload = await payloadFromTokens(fields, await basePayload(options));
+    .action(async (endpoint: string, tokens: string[], options: InvokeOptions, command: Command) => {
+      checkFlags(options, command);
+      const base = await basePayload(options);
+      const known = await endpointFields(endpoint, tokens, options);
+      const payload = await payloadFromTokens(tokens, base, known.fields);
+      for (const warning of fieldWarnings(endpoint, known, tokens, payload)) out.warn(warning);
       if (options.scheduler) {
-        await invokeThroughScheduler(endpoint, payload, options, command);
+        await invokeThroughScheduler(endpoint, payload, options);
         return;
-      }
-      const schedulerOnly = Object.entries(SCHEDULER_ONLY_OPTIONS)
-        .filter(([key]) => options[key as keyof InvokeOptions] !== undefined)
-        .map(([, flag]) => flag);
-      if (schedulerOnly.length > 0) {
-        throw new UsageError(
-          `${schedulerOnly.join(", ")} only work${schedulerOnly.length === 1 ? "s" : ""} with --scheduler`,
-        );
       }
       const body: Record<string, unknown> = { payload };
       if (options.timeoutMs !== undefined)
@@ -146,19 +165,43 @@ Examples:
     });
 }
 
+/** Flags that cannot go together, refused before anything is read or asked. */
+function checkFlags(options: InvokeOptions, command: Command): void {
+  if (options.scheduler) {
+    if (command.getOptionValueSource("url") === "cli") {
+      throw new UsageError(
+        "--url names a dev runner; with --scheduler the worker connects to --listen instead",
+      );
+    }
+    if (options.json) throw new UsageError("--json works with the dev runner only, not with --scheduler");
+    return;
+  }
+  const schedulerOnly = Object.entries(SCHEDULER_ONLY_OPTIONS)
+    .filter(([key]) => options[key as keyof InvokeOptions] !== undefined)
+    .map(([, flag]) => flag);
+  if (schedulerOnly.length > 0) {
+    throw new UsageError(
+      `${schedulerOnly.join(", ")} only work${schedulerOnly.length === 1 ? "s" : ""} with --scheduler`,
+    );
+  }
+}
+
+/**
+ * The endpoint's fields: the dev runner lists them; with --scheduler the project's manifest has
+ * them, read (by discovery, which takes seconds) only when there are fields to type or a project.
+ */
+function endpointFields(endpoint: string, tokens: string[], options: InvokeOptions): Promise<EndpointFields> {
+  if (!options.scheduler) return devRunnerFields(options.url, endpoint);
+  if (tokens.length === 0 && options.project === undefined) return Promise.resolve({});
+  return projectFields(options.project, endpoint);
+}
+
 /** `invoke --scheduler`: a one-shot scheduler that waits for a worker and sends it the run. */
 async function invokeThroughScheduler(
   endpoint: string,
   payload: unknown,
   options: InvokeOptions,
-  command: Command,
 ): Promise<void> {
-  if (command.getOptionValueSource("url") === "cli") {
-    throw new UsageError(
-      "--url names a dev runner; with --scheduler the worker connects to --listen instead",
-    );
-  }
-  if (options.json) throw new UsageError("--json works with the dev runner only, not with --scheduler");
   if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
     throw new UsageError("the payload must be a JSON object (the worker receives it as a msgpack map)");
   }
@@ -233,41 +276,4 @@ function positiveNumber(flag: string, text: string): number {
 
 function isEnvelopePayload(payload: unknown): boolean {
   return payload !== null && typeof payload === "object";
-}
-
-function printEvent(type: string, payload: Record<string, unknown>, out: Output): void {
-  if (type === "output.delta") {
-    process.stdout.write(`${JSON.stringify(payload)}\n`);
-  } else if (type === "job.progress") {
-    const percent = Math.round(Number(payload.progress) * 100);
-    out.info(`progress ${percent}%${payload.stage ? ` ${payload.stage}` : ""}`);
-  } else if (type === "job.log") {
-    out.info(`[${payload.level}] ${payload.message}`);
-  } else if (!type.startsWith("metrics.") && type !== "output.completed" && type !== "output.error") {
-    out.info(`event ${type} ${JSON.stringify(payload)}`);
-  }
-}
-
-function printResult(response: RunResponse, asJson: boolean, out: Output): void {
-  if (asJson) {
-    process.stdout.write(`${JSON.stringify(response, null, 2)}\n`);
-  } else if (response.success && response.output !== null) {
-    process.stdout.write(`${JSON.stringify(response.output, null, 2)}\n`);
-  }
-  for (const path of savedFiles(response.output)) out.info(`saved ${path}`);
-  if (!response.success) {
-    out.error(`run ${response.run_id} failed (${response.error_type}): ${response.safe_message}`);
-    if (response.error_message && response.error_message !== response.safe_message) {
-      out.error(`  ${response.error_message}`);
-    }
-  }
-}
-
-/** Local paths of the files an output references (Assets saved by the run). */
-function savedFiles(output: unknown): string[] {
-  if (output === null || typeof output !== "object") return [];
-  if (Array.isArray(output)) return output.flatMap(savedFiles);
-  const record = output as Record<string, unknown>;
-  if (typeof record.ref === "string" && typeof record.local_path === "string") return [record.local_path];
-  return Object.values(record).flatMap(savedFiles);
 }

@@ -80,6 +80,11 @@ export class Executor {
     return this.options.manifest.functions.map((fn) => fn.name).sort();
   }
 
+  /** The manifest's functions, with their schemas and modes (the dev runner lists them). */
+  manifestFunctions(): readonly ManifestFunction[] {
+    return this.options.manifest.functions;
+  }
+
   /** Whether a function of this name or endpoint slug exists. */
   has(functionName: string): boolean {
     return this.functions.has(functionName);

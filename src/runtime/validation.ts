@@ -54,7 +54,7 @@ export function describeValidationErrors(errors: readonly ErrorObject[] | null |
   for (const [pointer, group] of byPath) {
     const path = jsonPath(pointer);
     if (group.some((error) => error.keyword === "anyOf")) {
-      const types = group.filter((e) => e.keyword === "type").map((e) => String(e.params.type));
+      const types = group.filter((e) => e.keyword === "type").map(expectedType);
       lines.push(
         types.length > 0
           ? `${path} must be ${types.join(" or ")}`
@@ -69,9 +69,21 @@ export function describeValidationErrors(errors: readonly ErrorObject[] | null |
   return shown.join("; ");
 }
 
+/** An Asset, wherever the schema puts it, is `$defs.Asset`: its errors show the shape it takes. */
+const ASSET_SCHEMA_PATH = "#/$defs/Asset/";
+const ASSET_SHAPE = 'an object {"ref": "<file or URL>"}';
+
+function expectedType(error: ErrorObject): string {
+  return error.schemaPath === `${ASSET_SCHEMA_PATH}type` ? ASSET_SHAPE : String(error.params.type);
+}
+
 function describeOne(path: string, error: ErrorObject): string {
   switch (error.keyword) {
+    case "type":
+      return `${path} must be ${expectedType(error)}`;
     case "required":
+      if (error.schemaPath === `${ASSET_SCHEMA_PATH}required`)
+        return `${path} must be ${ASSET_SHAPE}: ${childPath(path, String(error.params.missingProperty))} is required`;
       return `${childPath(path, String(error.params.missingProperty))} is required`;
     case "enum":
       return `${path} must be one of ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`;

@@ -80,6 +80,29 @@ describe("cozy-worker invoke --scheduler with cozy-worker serve", () => {
     expect(stderr).toContain("[error] message=ValidationError: prompt is too long for model hf:acme/det");
   }, 40_000);
 
+  it("--project types key=value fields by the project's manifest and names unknown ones", async () => {
+    const { code, stdout, stderr } = await run([
+      "echo",
+      "text=hi",
+      "times=2",
+      "tims=3",
+      "--project",
+      PROJECT,
+    ]);
+    expect(code).toBe(0);
+    expect(stdout).toContain('"text": "hi hi"');
+    expect(stderr).toContain('warning: echo has no field "tims" (did you mean "times"?); sending it anyway');
+  }, 40_000);
+
+  it("without a project folder, says once that key=value fields go as strings", async () => {
+    const { code, stderr } = await run(["echo", "text=hi", "times=2"]);
+    expect(code).toBe(1);
+    const note =
+      'warning: key=value fields are sent as strings: there is no project folder to read echo\'s fields from (run invoke in it, or give --project <dir>); write key:=<json> for numbers, booleans, null and files ({"ref": "<file or URL>"})';
+    expect(stderr.split(note).length - 1).toBe(1);
+    expect(stderr).toContain("safe='invalid input: $.times must be integer'");
+  }, 40_000);
+
   it("a timed-out run ends canceled, exit 1", async () => {
     const { code, stderr } = await run(["wait_for_cancel", "ms:=60000", "--timeout-ms", "300"]);
     expect(code).toBe(1);

@@ -14,6 +14,17 @@ export interface RunResponse {
   timing_ms: { total_ms: number };
 }
 
+/** One function as `GET /v1/functions` describes it. */
+export interface FunctionDescription {
+  name: string;
+  endpoint: string;
+  description: string | null;
+  streaming: boolean;
+  input_schema: Record<string, unknown>;
+  /** The output's schema, or each delta's when `streaming`. */
+  output_schema: Record<string, unknown>;
+}
+
 export interface InvokeRequest {
   baseUrl: string;
   endpoint: string;
@@ -85,6 +96,30 @@ export async function invokeDevRunner(
   if (!response)
     throw new RunnerUnreachableError("the dev runner closed the stream before sending the result");
   return { status: response.success ? 200 : res.statusCode, response };
+}
+
+/**
+ * The runner's functions and their schemas (`GET /v1/functions`); undefined from a runner that
+ * does not serve that route (one of an older gen-worker).
+ */
+export async function describeDevRunnerFunctions(
+  baseUrl: string,
+): Promise<FunctionDescription[] | undefined> {
+  let res: Awaited<ReturnType<typeof request>>;
+  try {
+    res = await request(new URL("/v1/functions", baseUrl), { method: "GET" });
+  } catch (error) {
+    throw new RunnerUnreachableError(
+      `cannot reach the dev runner at ${baseUrl}: ${(error as Error).message}`,
+    );
+  }
+  const text = await res.body.text();
+  if (res.statusCode === 404) return undefined;
+  const json = parseJson(text) as { functions?: FunctionDescription[]; message?: string } | undefined;
+  if (res.statusCode !== 200 || !Array.isArray(json?.functions)) {
+    throw new RunnerRequestError(res.statusCode, json?.message ?? `GET /v1/functions answered: ${text}`);
+  }
+  return json.functions;
 }
 
 function parseJson(text: string): unknown {

@@ -1,8 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { eventName, type RunEvent } from "../../contract/events.js";
+import type { ManifestFunction } from "../../contract/manifest.js";
 import type { ResolvedCozyModels } from "../../contract/scheduler.js";
 import type { RunResult, TaskRequest } from "../../contract/task.js";
 import type { Executor } from "../../runtime/executor.js";
+import { withDevRunnerFileApiHint } from "../../runtime/files/file-api.js";
 import { EnvelopeError, taskFromBody } from "./envelope.js";
 import { httpStatusOf } from "./http-status.js";
 
@@ -18,6 +20,8 @@ export interface DevServerOptions {
   modelCache?(): Record<string, unknown>;
   /** Presigned `cozy:` model URLs a request brought, for the model host. */
   offerResolvedCozyModels?(models: ResolvedCozyModels): void;
+  /** The functions of the current code, for `GET /v1/functions`; without it that route is a 404. */
+  functions?(): readonly ManifestFunction[];
 }
 
 /**
@@ -51,6 +55,10 @@ async function route(req: IncomingMessage, res: ServerResponse, options: DevServ
     const modelCache = options.modelCache?.() ?? {};
     return sendJson(res, 200, { ok: true, functions: executor.functionNames(), model_cache: modelCache });
   }
+  if (pathname === "/v1/functions" && options.functions) {
+    if (req.method !== "GET") return methodNotAllowed(res, "GET");
+    return sendJson(res, 200, { functions: describeFunctions(options.functions()) });
+  }
   if (parts[0] === "v1" && parts[1] === "run" && parts.length === 3) {
     if (req.method !== "POST") return methodNotAllowed(res, "POST");
     return runEndpoint(req, res, executor, parts[2] ?? "", options);
@@ -63,8 +71,22 @@ async function route(req: IncomingMessage, res: ServerResponse, options: DevServ
   }
   sendJson(res, 404, {
     error: "not_found",
-    message: `no route ${req.method} ${pathname}: use POST /v1/run/{endpoint}, GET /v1/status or GET /health`,
+    message: `no route ${req.method} ${pathname}: use POST /v1/run/{endpoint}, GET /v1/functions, GET /v1/status or GET /health`,
   });
+}
+
+/** Each function's name, endpoint, description, mode and schemas, sorted by name like `/v1/status`. */
+function describeFunctions(functions: readonly ManifestFunction[]): Record<string, unknown>[] {
+  return [...functions]
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((fn) => ({
+      name: fn.name,
+      endpoint: fn.endpoint_name,
+      description: fn.description ?? null,
+      streaming: fn.output_mode === "incremental",
+      input_schema: fn.input_schema,
+      output_schema: fn.output_schema,
+    }));
 }
 
 /** Parts without escapes skip decodeURIComponent, which costs more than the rest of the routing. */
@@ -116,11 +138,15 @@ async function runEndpoint(
   const runIdJson = JSON.stringify(task.runId);
   const onEvent = (event: RunEvent) => {
     const name = eventName(event);
-    const json = `{"run_id":${runIdJson},"event_type":${JSON.stringify(name)},"payload":${JSON.stringify(event.payload)}}`;
+    const payload =
+      event.type === "output.error"
+        ? { ...event.payload, message: withDevRunnerFileApiHint(event.payload.message) }
+        : event.payload;
+    const json = `{"run_id":${runIdJson},"event_type":${JSON.stringify(name)},"payload":${JSON.stringify(payload)}}`;
     if (stream) res.write(`event: ${name}\ndata: ${json}\n\n`);
     else events.push(json);
   };
-  const result = await executor.run(task, onEvent);
+  const result = devRunnerResult(await executor.run(task, onEvent));
   finished = true;
   const body = responseJson(result, events);
   const { status, retryAfterS } = httpStatusOf(result);
@@ -131,6 +157,16 @@ async function runEndpoint(
   }
   if (retryAfterS !== undefined) res.setHeader("Retry-After", String(retryAfterS));
   sendJsonText(res, status, body);
+}
+
+/** A failure tells how to fix it on this runner (a missing file API is `--files`, not a variable). */
+function devRunnerResult(result: RunResult): RunResult {
+  if (result.success) return result;
+  return {
+    ...result,
+    safeMessage: withDevRunnerFileApiHint(result.safeMessage),
+    errorMessage: withDevRunnerFileApiHint(result.errorMessage),
+  };
 }
 
 /** The Python SDK's response body, as JSON text around the already-serialized events. */

@@ -7,8 +7,20 @@ import { type StreamToFileOptions, streamToFile, type WrittenFile } from "./stre
 export const FILE_API_REQUIRED_MESSAGE =
   "FILE_API_BASE_URL is required for file operations: set it, or pass file_base_url with the task";
 
+/** The same problem on the dev runner, whose file API comes from `--files`. */
+export const DEV_RUNNER_FILE_API_MESSAGE =
+  "the dev runner has no file API to read it from: start the runner with --files <dir> to serve input files from a folder";
+
 export function fileApiRequiredError(): ValidationError {
   return new ValidationError(FILE_API_REQUIRED_MESSAGE);
+}
+
+/**
+ * A run's message as the dev runner tells it: the worker's advice about a missing file API (an
+ * environment variable, a task field) replaced by the runner's own (`--files`).
+ */
+export function withDevRunnerFileApiHint(message: string): string {
+  return message.replace(FILE_API_REQUIRED_MESSAGE, DEV_RUNNER_FILE_API_MESSAGE);
 }
 
 export interface FileApiClientOptions {
