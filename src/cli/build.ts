@@ -10,6 +10,8 @@ interface BuildCliOptions {
   baseImage?: string;
   push?: boolean;
   json?: boolean;
+  compatWith?: string;
+  allowBreaking?: boolean;
 }
 
 export function registerBuild(program: Command, out: Output, settings: CliSettings): void {
@@ -29,6 +31,14 @@ export function registerBuild(program: Command, out: Output, settings: CliSettin
     )
     .option("--push", "push the image to the registry named in its tag")
     .option("--json", "print the result (image id, size, labels, endpoints) as JSON on stdout")
+    .option(
+      "--compat-with <tag>",
+      "refuse the build when it breaks clients of this image (or manifest file, or project folder); see cozy-worker diff",
+    )
+    .option(
+      "--allow-breaking",
+      "with --compat-with: build anyway, printing the breaking changes as a warning",
+    )
     .addHelpText(
       "after",
       `
@@ -42,11 +52,14 @@ Examples:
   $ cozy-worker build -t my-worker:dev
   $ cozy-worker build examples/hello -t hello:1 --base-image local/node-base:20.20.2
   $ cozy-worker build -t registry.example.com/team/my-worker:1 --push
+  $ cozy-worker build -t my-worker:2 --compat-with my-worker:1   refuse changes that break my-worker:1's clients
   $ cozy-worker run --image my-worker:dev            then: cozy-worker invoke <endpoint> ...`,
     )
     .action(async (dir: string, options: BuildCliOptions) => {
       if (!options.tag) throw new UsageError("name the image: -t my-worker:dev");
       if (options.gpu && options.cpu) throw new UsageError("choose one of --gpu and --cpu");
+      if (options.allowBreaking && !options.compatWith)
+        throw new UsageError("--allow-breaking needs --compat-with <tag>: the image whose clients to check");
       const { buildProject } = await import("../image/build.js");
       const result = await buildProject({
         dir,
@@ -54,6 +67,8 @@ Examples:
         ...(options.gpu ? { target: "gpu" as const } : options.cpu ? { target: "cpu" as const } : {}),
         ...(options.baseImage ? { baseImage: options.baseImage } : {}),
         push: options.push === true,
+        ...(options.compatWith ? { compatWith: options.compatWith } : {}),
+        allowBreaking: options.allowBreaking === true,
         log: out,
         progress: { write: (text) => process.stderr.write(text), tty: process.stderr.isTTY === true },
         ...(settings.dockerHost ? { dockerHost: settings.dockerHost } : {}),

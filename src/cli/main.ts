@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { GEN_WORKER_VERSION } from "../host/package.js";
 import { cliSettingsFromEnv } from "../settings/cli.js";
 import { registerBuild } from "./build.js";
+import { registerDiff } from "./diff.js";
 import { registerDiscover } from "./discover.js";
 import { reportFailure } from "./failures.js";
 import { registerInit } from "./init.js";
@@ -33,6 +34,7 @@ Examples:
   );
   registerInit(program, out, settings);
   registerDiscover(program, out);
+  registerDiff(program, out, settings);
   registerBuild(program, out, settings);
   registerRun(program, out, settings);
   registerInvoke(program, out, settings);

@@ -10,6 +10,7 @@ import { typeErrors } from "../discovery/typecheck.js";
 import { TEMPLATES_DIR } from "../host/package.js";
 import { formatBytes } from "../util/format-bytes.js";
 import { bundleHandlers } from "./bundle.js";
+import { checkCompatibility } from "./compat.js";
 import { collectContext, LARGE_CONTEXT_BYTES, packEntries, textEntry } from "./context.js";
 import { ensureDepsImage } from "./deps-image.js";
 import { buildImage } from "./docker-build.js";
@@ -38,6 +39,10 @@ export interface BuildOptions {
   progress: { write(text: string): void; tty: boolean };
   /** DOCKER_HOST, for messages. */
   dockerHost?: string;
+  /** `--compat-with`: refuse a build that breaks the clients of this image (checked before Docker builds). */
+  compatWith?: string;
+  /** `--allow-breaking`: with `compatWith`, build anyway and print the breaking changes as a warning. */
+  allowBreaking?: boolean;
 }
 
 export interface BuildResult {
@@ -87,6 +92,14 @@ export async function buildProject(options: BuildOptions): Promise<BuildResult> 
   log.info(
     `discovered ${manifest.functions.length} function(s): ${manifest.functions.map((fn) => fn.endpoint_name).join(", ")}`,
   );
+  if (options.compatWith) {
+    await checkCompatibility(manifest, {
+      against: options.compatWith,
+      allowBreaking: options.allowBreaking === true,
+      log,
+      ...(options.dockerHost ? { dockerHost: options.dockerHost } : {}),
+    });
+  }
   const mainPath = resolve(dir, manifest.runtime.main);
   const typeProblems = typeErrors(dir, mainPath);
   if (typeProblems.length > 0)
