@@ -89,7 +89,8 @@ export class RunContext implements ActionContext {
       runId: this.runId,
       type: "custom",
       name: type,
-      payload: { ...payload, timestamp: epochSeconds() },
+      // The handler's own timestamp wins; the runtime only adds one when it is missing.
+      payload: { timestamp: epochSeconds(), ...payload },
     });
   }
 

@@ -88,5 +88,5 @@ function installedLibs(machine: MachineInfo): string[] {
   const libs = [`gen-worker==${GEN_WORKER_VERSION}`];
   if (machine.onnxruntimeVersion) libs.push(`onnxruntime-node==${machine.onnxruntimeVersion}`);
   libs.push(`node==${process.versions.node}`);
-  return libs;
+  return libs.sort();
 }

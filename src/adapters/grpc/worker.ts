@@ -184,7 +184,7 @@ export class Worker {
         machine,
         settings,
         models,
-        gpuBusy: this.executor.inFlight > 0 || this.models.loadsInFlight > 0,
+        gpuBusy: machine.gpu !== undefined && (this.executor.inFlight > 0 || this.models.loadsInFlight > 0),
         isHeartbeat,
         supportsModelLoading: true,
       }),

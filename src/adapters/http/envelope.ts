@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { canonicalizeModelRef } from "../../contract/model-ref.js";
 import type { ResolvedCozyModels } from "../../contract/scheduler.js";
 import type { TaskRequest } from "../../contract/task.js";
 
@@ -52,7 +53,7 @@ export function taskFromBody(
     if (!Array.isArray(models) || !models.every((m) => typeof m === "string")) {
       throw new EnvelopeError("invalid_envelope", "$.required_variant_refs must be an array of strings");
     }
-    task.requiredModels = models;
+    task.requiredModels = models.map(canonicalizeModelRef);
   }
   const resolved = body.resolved_cozy_models_by_id;
   if (

@@ -12,7 +12,7 @@ import type {
   ModelsReport,
 } from "../../contract/model-lease.js";
 import { canonicalizeModelRef, parseModelRef } from "../../contract/model-ref.js";
-import type { ModelSpec } from "../../contract/model-spec.js";
+import type { Dtype, ModelSpec } from "../../contract/model-spec.js";
 import type { ModelInventory, ReleaseModels, ResolvedCozyModel } from "../../contract/scheduler.js";
 import type { MachineInfo } from "../../host/machine-info.js";
 import type { ModelSettings, OrtLogLevel, ProviderName } from "../../settings/models.js";
@@ -41,6 +41,8 @@ export interface ModelHostOptions {
   providers: readonly ProviderName[];
   /** ONNX Runtime's own log level; default `fatal`. */
   ortLogLevel?: OrtLogLevel;
+  /** `COZY_HF_WEIGHT_PRECISIONS`: the dtypes preferred for every model, over each spec's. */
+  dtypesOverride?: readonly Dtype[];
   log: SessionLog;
   /** The keyspaces (known model ids and their dtypes, for commands and prefetch). */
   manifest?: Manifest;
@@ -351,7 +353,7 @@ export class ModelHost implements ModelProvider {
       unpinDisk = diskCache.pin(snapshot.dir);
       const graphs = onnxGraphsOf(
         snapshot.files.map((file) => file.path),
-        spec.dtypes,
+        this.options.dtypesOverride ?? spec.dtypes,
       );
       if (graphs.length === 0) {
         throw new HfSelectionError(
@@ -557,6 +559,7 @@ export function createModelHost(options: CreateModelHostOptions): ModelHost {
     ortLogLevel: settings.ortLogLevel,
     log,
     prefetchConcurrency: settings.maxConcurrentDownloads,
+    ...(settings.hfSelection.dtypes ? { dtypesOverride: settings.hfSelection.dtypes } : {}),
     ...(options.manifest ? { manifest: options.manifest } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(options.onInventoryChange ? { onInventoryChange: options.onInventoryChange } : {}),

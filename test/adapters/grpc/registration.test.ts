@@ -186,8 +186,8 @@ describe("buildRegistration", () => {
       onnxruntime_version: "1.29.0",
       installed_libs: [
         `gen-worker==${GEN_WORKER_VERSION}`,
-        "onnxruntime-node==1.29.0",
         `node==${process.versions.node}`,
+        "onnxruntime-node==1.29.0",
       ],
     });
   });
