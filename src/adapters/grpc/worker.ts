@@ -299,7 +299,10 @@ export class Worker {
 
   private deliver(runId: string, message: WorkerSchedulerMessage): void {
     const outgoing = this.send(message, runId);
-    this.recentResults.set(runId, outgoing);
+    // A copy: the encoded bytes are a slice of Node's shared 8 KiB pool, and a kept slice pins the whole slab.
+    const bytes = Buffer.allocUnsafeSlow(outgoing.bytes.length);
+    outgoing.bytes.copy(bytes);
+    this.recentResults.set(runId, { ...outgoing, bytes });
     if (this.recentResults.size > RECENT_RESULTS) {
       const oldest = this.recentResults.keys().next().value;
       if (oldest !== undefined) this.recentResults.delete(oldest);
