@@ -5,6 +5,7 @@ import { benchBuild } from "./build.mjs";
 import { benchDiscovery } from "./discovery.mjs";
 import { benchDownload, printDownload } from "./download.mjs";
 import { benchExecutor } from "./executor.mjs";
+import { benchGrpc, printGrpc } from "./grpc.mjs";
 import { benchModels, printModels } from "./models.mjs";
 import { benchRunner, printRunner } from "./runner.mjs";
 
@@ -36,6 +37,9 @@ console.log(
 
 printRunner(await benchRunner());
 
+// The long run (a million tasks on one stream, exactly once, RSS flat) is separate: bench/grpc-million.mjs.
+printGrpc(await benchGrpc());
+
 printDownload(await benchDownload());
 
 console.log("\n## Image build (`cozy-worker build examples/hello`, whole process)");
@@ -58,3 +62,4 @@ if (!build) {
 }
 
 printModels(await benchModels());
+
