@@ -4,7 +4,7 @@
  * whole graph (cycles between folders, the production worker's import graph).
  *
  *   cli
- *   image  scaffold
+ *   image  scaffold  client
  *   dev
  *   adapters/grpc  adapters/http
  *   runtime  models
@@ -57,6 +57,15 @@ module.exports = {
     layer("dev", [...BELOW_DISCOVERY, "discovery", "runtime", "models", "adapters"]),
     layer("image", [...BELOW_DISCOVERY, "discovery", "runtime"]),
     layer("scaffold", [...BELOW_DISCOVERY]),
+    layer("client", ["contract", "util", "host"]),
+    {
+      name: "client-entry-imports-nothing",
+      comment:
+        "gen-worker/client (src/client/index.ts, runtime.ts) imports only runtime.ts: it stays light, and cozy-worker client copies runtime.ts into the clients it writes.",
+      severity: "error",
+      from: { path: "^src/client/(index|runtime)\\.ts$" },
+      to: { pathNot: "^src/client/runtime\\.ts$" },
+    },
     {
       name: "not-to-test",
       severity: "error",

@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { GEN_WORKER_VERSION } from "../host/package.js";
 import { cliSettingsFromEnv } from "../settings/cli.js";
 import { registerBuild } from "./build.js";
+import { registerClient } from "./client.js";
 import { registerDiff } from "./diff.js";
 import { registerDiscover } from "./discover.js";
 import { reportFailure } from "./failures.js";
@@ -38,6 +39,7 @@ Examples:
   registerBuild(program, out, settings);
   registerRun(program, out, settings);
   registerInvoke(program, out, settings);
+  registerClient(program, out, settings);
   registerServe(program, out);
   registerModels(program, out);
   try {
