@@ -5,7 +5,7 @@
  *
  *   cli
  *   image  scaffold  client
- *   dev
+ *   dev  testing
  *   adapters/grpc  adapters/http
  *   runtime  models
  *   discovery
@@ -55,6 +55,7 @@ module.exports = {
     layer("adapters/grpc", [...BELOW_DISCOVERY, "discovery", "runtime", "models"]),
     layer("adapters/http", [...BELOW_DISCOVERY, "discovery", "runtime", "models"]),
     layer("dev", [...BELOW_DISCOVERY, "discovery", "runtime", "models", "adapters"]),
+    layer("testing", [...BELOW_DISCOVERY, "discovery", "runtime", "models"]),
     layer("image", [...BELOW_DISCOVERY, "discovery", "runtime"]),
     layer("scaffold", [...BELOW_DISCOVERY]),
     layer("client", ["contract", "util", "host"]),

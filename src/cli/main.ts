@@ -12,6 +12,7 @@ import { registerModels } from "./models.js";
 import { terminalOutput } from "./output.js";
 import { registerRun } from "./run.js";
 import { registerServe } from "./serve.js";
+import { registerTest } from "./test.js";
 
 export async function main(argv: string[]): Promise<void> {
   const settings = cliSettingsFromEnv();
@@ -42,6 +43,7 @@ Examples:
   registerClient(program, out, settings);
   registerServe(program, out);
   registerModels(program, out);
+  registerTest(program, out);
   try {
     await program.parseAsync(argv);
   } catch (error) {

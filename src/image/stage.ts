@@ -7,8 +7,16 @@ import { findPackage } from "../util/find-package.js";
 import { fileMode } from "./context.js";
 import { BuildError } from "./errors.js";
 
-/** gen-worker dependencies that only the host uses (bundling and talking to Docker). */
-const HOST_ONLY = new Set(["esbuild", "dockerode", "tar-stream", "@balena/dockerignore"]);
+/** gen-worker dependencies that only the host uses (bundling, talking to Docker, testing, writing clients). */
+const HOST_ONLY = new Set([
+  "esbuild",
+  "dockerode",
+  "tar-stream",
+  "@balena/dockerignore",
+  // cozy-worker test and cozy-worker client run on the host
+  "fast-check",
+  "json-schema-to-typescript",
+]);
 
 /** gen-worker's own files in the image: what serve, run and discover load. */
 const OWN_FILES = ["package.json", "bin", "dist", "proto"];

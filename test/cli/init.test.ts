@@ -199,7 +199,7 @@ describe("cozy-worker init", () => {
     expect(lock.packages["node_modules/gen-worker"]).toMatchObject({ version, resolved: `file:${TARBALL}` });
     const test = await npm(["test"], dir);
     expect(test.code, `${test.stdout}\n${test.stderr}`).toBe(0);
-    expect(test.stdout).toMatch(/# pass 3/);
+    expect(test.stdout).toMatch(/# pass 4/);
     expect(test.stdout).toMatch(/# fail 0/);
     const typecheck = await npm(["run", "typecheck"], dir);
     expect(typecheck.code, `${typecheck.stdout}\n${typecheck.stderr}`).toBe(0);

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buffer } from "node:stream/consumers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { REPO_ROOT } from "../support/runner-process.js";
 import type { Manifest } from "../../src/contract/manifest.js";
 import { collectContext, packEntries, textEntry } from "../../src/image/context.js";
 import {
@@ -16,6 +17,7 @@ import {
 import { manifestDifferences } from "../../src/image/manifest-check.js";
 import { BuildProgress, type Step } from "../../src/image/progress.js";
 import { PushProgress, splitTag } from "../../src/image/push.js";
+import { stageDependencies } from "../../src/image/stage.js";
 import { formatBytes } from "../../src/util/format-bytes.js";
 
 const GOOD = `ARG BASE_IMAGE=node:22-bookworm-slim
@@ -220,5 +222,20 @@ describe("baked manifest check", () => {
       "function c: in the image, not on the host",
       "project_name: differs",
     ]);
+  });
+});
+
+describe("staged dependencies", () => {
+  it("leave out what only the host runs (bundler, Docker client, fuzzer, client generator) and keep the runtime", async () => {
+    const stage = await stageDependencies(join(REPO_ROOT, "examples/hello"));
+    const packages = new Set(
+      stage.files.map((file) => /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file.path)?.[1]).filter(Boolean),
+    );
+    for (const hostOnly of ["esbuild", "dockerode", "fast-check", "pure-rand", "json-schema-to-typescript"]) {
+      expect(packages.has(hostOnly), hostOnly).toBe(false);
+    }
+    for (const runtime of ["@grpc/grpc-js", "ajv", "onnxruntime-node", "ts-morph"]) {
+      expect(packages.has(runtime), runtime).toBe(true);
+    }
   });
 });

@@ -1,3 +1,5 @@
+import { ValidationError } from "gen-worker";
+
 /** Mono samples in [-1, 1] and their rate, from a RIFF/WAVE file. */
 export interface Audio {
   samples: Float32Array;
@@ -5,14 +7,14 @@ export interface Audio {
 }
 
 /**
- * Decodes 16-bit PCM or 32-bit float WAV; channels are averaged to mono. Throws an error that
- * says what the file is when it is something else.
+ * Decodes 16-bit PCM or 32-bit float WAV; channels are averaged to mono. Anything else is the
+ * caller's mistake: a ValidationError that says what the file is.
  */
 export function decodeWav(bytes: Uint8Array): Audio {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const tag = (offset: number) => String.fromCharCode(...bytes.subarray(offset, offset + 4));
   if (bytes.byteLength < 12 || tag(0) !== "RIFF" || tag(8) !== "WAVE")
-    throw new Error("the audio is not a WAV file (no RIFF/WAVE header): send 16-bit PCM or float WAV");
+    throw new ValidationError("the audio is not a WAV file (no RIFF/WAVE header): send 16-bit PCM or float WAV");
   let format: { code: number; channels: number; rate: number; bits: number } | undefined;
   let offset = 12;
   while (offset + 8 <= bytes.byteLength) {
@@ -20,6 +22,8 @@ export function decodeWav(bytes: Uint8Array): Audio {
     const size = view.getUint32(offset + 4, true);
     const body = offset + 8;
     if (id === "fmt ") {
+      if (size < 16 || body + 16 > bytes.byteLength)
+        throw new ValidationError("the WAV file's format chunk is cut short: send a complete WAV file");
       format = {
         code: view.getUint16(body, true),
         channels: view.getUint16(body + 2, true),
@@ -27,13 +31,15 @@ export function decodeWav(bytes: Uint8Array): Audio {
         bits: view.getUint16(body + 14, true),
       };
     } else if (id === "data") {
-      if (!format) throw new Error("the WAV file has its data before its format chunk");
+      if (!format) throw new ValidationError("the WAV file has its data before its format chunk");
+      if (format.channels === 0 || format.rate === 0)
+        throw new ValidationError("the WAV file declares no channels or a sample rate of 0");
       const end = Math.min(body + size, bytes.byteLength);
       return { samples: toMono(view, body, end, format), sampleRate: format.rate };
     }
     offset = body + size + (size % 2);
   }
-  throw new Error("the WAV file has no data chunk");
+  throw new ValidationError("the WAV file has no data chunk");
 }
 
 function toMono(
@@ -45,7 +51,7 @@ function toMono(
   const pcm16 = format.code === 1 && format.bits === 16;
   const float32 = format.code === 3 && format.bits === 32;
   if (!pcm16 && !float32)
-    throw new Error(
+    throw new ValidationError(
       `the WAV file holds ${format.bits}-bit samples of format ${format.code}: send 16-bit PCM or 32-bit float`,
     );
   const width = format.bits / 8;
