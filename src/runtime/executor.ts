@@ -72,6 +72,11 @@ export class Executor {
       this.functions.set(fn.name, fn);
       this.functions.set(fn.endpoint_name, fn);
     }
+    // The export name too (`export { detect as findText }`): what a typed client built from the
+    // module's types calls. Names and endpoint names keep precedence.
+    for (const fn of options.manifest.functions) {
+      if (fn.export !== "default" && !this.functions.has(fn.export)) this.functions.set(fn.export, fn);
+    }
     this.validators = new ValidatorSet(options.manifest.functions);
   }
 

@@ -64,6 +64,28 @@ async function collect(exec: Executor, request: TaskRequest) {
 }
 
 describe("executor", () => {
+  it("answers to a handler's export name as well as its function and endpoint names", async () => {
+    const caption = async (_ctx: ActionContext, input: { text?: string }) => ({ text: `seen ${input.text}` });
+    const exec = executor([fn("caption", "single", { export: "describeImage" })], { describeImage: caption });
+    for (const name of ["caption", "describeImage"]) {
+      const { result } = await collect(exec, task(name, { text: "a cat" }));
+      expect(result.success, name).toBe(true);
+      expect(result.output).toEqual({ text: "seen a cat" });
+    }
+  });
+
+  it("keeps a function's own name when another function is exported under it", async () => {
+    const one = async () => ({ text: "one" });
+    const two = async () => ({ text: "two" });
+    // `export { one as two, two as one }`
+    const exec = executor([fn("one", "single", { export: "two" }), fn("two", "single", { export: "one" })], {
+      two: one,
+      one: two,
+    });
+    expect((await collect(exec, task("one", {}))).result.output).toEqual({ text: "one" });
+    expect((await collect(exec, task("two", {}))).result.output).toEqual({ text: "two" });
+  });
+
   it("replaces a delta over WORKER_MAX_OUTPUT_DELTA_BYTES with {truncated: true}", async () => {
     async function* big(_ctx: ActionContext, _input: unknown) {
       yield { text: "small" };
