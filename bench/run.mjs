@@ -8,6 +8,7 @@ import { benchExecutor } from "./executor.mjs";
 import { benchGrpc, printGrpc } from "./grpc.mjs";
 import { benchModels, printModels } from "./models.mjs";
 import { benchRunner, printRunner } from "./runner.mjs";
+import { benchServing, printServing } from "./serving.mjs";
 
 const cpu = cpus()[0]?.model ?? "unknown CPU";
 console.log(
@@ -63,3 +64,6 @@ if (!build) {
 
 printModels(await benchModels());
 
+// Dynamic batching and warm start through the executor and the model host (CPU here; the GPU harness,
+// scripts/gpu-stage and scripts/gpu-device.sh, runs the same script on CUDA).
+printServing(await benchServing());

@@ -40,13 +40,30 @@ export interface EventPayloads {
   /** A download of a `cozy:` model got 401/403: asks the scheduler to sign its URLs again. */
   "model.url_refresh": { model_id: string };
   "model.load.started": { model_id: string };
-  "model.load.completed": { model_id: string; duration_ms: number; error_type: "" };
+  /**
+   * `warmup_ms`: the synthetic first run of each session (docs/models.md, "Warm-up"), part of
+   * `duration_ms`; absent when warm-up is off or no session could be warmed.
+   */
+  "model.load.completed": { model_id: string; duration_ms: number; error_type: ""; warmup_ms?: number };
   "model.load.failed": { model_id: string; duration_ms: number; error_type: "load_failed" };
   "model.unload.started": { model_id: string };
   "model.unload.completed": { model_id: string; duration_ms: number; error_type: "" };
   "model.unload.failed":
     | { model_id: string; reason: "in_use" }
     | { model_id: string; duration_ms: number; error_type: "unload_failed" };
+  /**
+   * Memory ran out creating (`phase` "load") or running (`phase` "run") a model's sessions although the
+   * budget said it fit: the models not in use that were evicted to make room (least recently used
+   * first), and whether the one retry that followed succeeded. When it did not, the run failed with a
+   * retryable `resource` error. The worker's next registration reports the device memory read then.
+   */
+  "model.out_of_memory": {
+    model_id: string;
+    phase: "load" | "run";
+    evicted: string[];
+    freed_bytes: number;
+    recovered: boolean;
+  };
   /** The models on disk, sent with a registration when the set changed. */
   "models.disk_inventory": DiskVolume & { disk_models: string[] };
 }

@@ -12,6 +12,12 @@ export interface ModelRunMetrics {
   snapshot_digest?: string;
   bytes_downloaded?: number;
   download_ms?: number;
+  /**
+   * For a key with `batch` in cozy.toml: per `session.run` call of this run on the model, in call order,
+   * the rows of the ONNX Runtime call it ran in (its own rows when it ran alone, the batch's when it
+   * joined other runs' calls); at most the first 64 calls.
+   */
+  batch_sizes?: number[];
 }
 
 export interface ModelsReport {
@@ -39,6 +45,8 @@ export interface ModelLeaseRequest {
   keyspace: Readonly<Record<string, ModelSpec>>;
   /** The validated payload (for `PayloadModel` fields). */
   payload: unknown;
+  /** The run's cancellation: takes the run's calls out of batches that have not run yet. */
+  signal?: AbortSignal;
 }
 
 /** What the executor asks of a model host (src/models/host/model-host.ts). */

@@ -13,6 +13,7 @@ import {
 import type { Problem } from "../contract/problems.js";
 import { ProblemsError } from "../contract/user-errors.js";
 import { closestKey } from "./key-suggestion.js";
+import { readBatchSpec, readCudaSpec, type SpecReader } from "./model-serving.js";
 import { slugify } from "./slug.js";
 import { locateKey } from "./toml-locate.js";
 
@@ -107,7 +108,7 @@ const TOP_LEVEL_KEYS = [
   "resources",
 ];
 const RESOURCE_KEYS = ["vram_gb", "ram_gb", "cpu_cores", "disk_gb"] as const;
-const MODEL_SPEC_KEYS = ["ref", "dtypes", "files"];
+const MODEL_SPEC_KEYS = ["ref", "dtypes", "files", "batch", "cuda"];
 const MAIN_EXTENSIONS = [".ts", ".mts", ".tsx", ".js", ".mjs"];
 const MAIN_EXAMPLE = '"src/main.ts"';
 const MODEL_REF_EXAMPLE = '"hf:owner/repo"';
@@ -394,8 +395,25 @@ function readModelSpecTable(spec: TomlTable, at: KeyPath, findings: Findings): M
   const dtypes =
     spec.dtypes === undefined ? [...DEFAULT_DTYPES] : readDtypes(spec.dtypes, [...at, "dtypes"], findings);
   const files = spec.files === undefined ? [] : readFileGlobs(spec.files, [...at, "files"], findings);
+  const reader = specReader(findings);
+  const batch = spec.batch === undefined ? undefined : readBatchSpec(spec.batch, [...at, "batch"], reader);
+  const cuda = spec.cuda === undefined ? undefined : readCudaSpec(spec.cuda, [...at, "cuda"], reader);
   if (ref === undefined || dtypes === undefined || files === undefined) return undefined;
-  return spec.files === undefined ? { ref, dtypes } : { ref, dtypes, files };
+  if ((spec.batch !== undefined && batch === undefined) || (spec.cuda !== undefined && cuda === undefined)) {
+    return undefined;
+  }
+  return {
+    ref,
+    dtypes,
+    ...(spec.files === undefined ? {} : { files }),
+    ...(batch === undefined ? {} : { batch }),
+    ...(cuda === undefined ? {} : { cuda }),
+  };
+}
+
+/** The helpers the `batch` and `cuda` checks of src/project/model-serving.ts report through. */
+function specReader(findings: Findings): SpecReader {
+  return { error: (at, message) => findings.error(at, message), label: keyLabel, describe };
 }
 
 /** A model ref, trimmed, that {@link parseModelRef} accepts. */

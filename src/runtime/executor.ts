@@ -213,7 +213,7 @@ export class Executor {
     try {
       const ctx = this.createContext(task, cancellation, send);
       const payload = await this.preparePayload(task, fn, cancellation);
-      lease = this.leaseModels(task, fn, payload);
+      lease = this.leaseModels(task, fn, payload, cancellation);
       const models = lease ? await cancellation.race(lease.load()) : [];
       const handler = this.options.handlers[fn.export] as (...args: unknown[]) => unknown;
       const call = () => {
@@ -289,7 +289,12 @@ export class Executor {
     void cleanup.finally(() => this.cleanups.delete(cleanup));
   }
 
-  private leaseModels(task: TaskRequest, fn: ManifestFunction, payload: unknown): ModelLease | undefined {
+  private leaseModels(
+    task: TaskRequest,
+    fn: ManifestFunction,
+    payload: unknown,
+    cancellation: Cancellation,
+  ): ModelLease | undefined {
     const { models, manifest } = this.options;
     if (!models || fn.injection_json.length === 0) return undefined;
     return models.lease({
@@ -297,6 +302,7 @@ export class Executor {
       fn,
       keyspace: manifest.models_by_function?.[fn.name] ?? {},
       payload,
+      signal: cancellation.signal,
     });
   }
 

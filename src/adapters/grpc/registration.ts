@@ -15,6 +15,11 @@ export interface RegistrationInput {
   isHeartbeat: boolean;
   /** Whether the worker obeys `load_model_cmd` / `unload_model_cmd` (default false). */
   supportsModelLoading?: boolean;
+  /**
+   * Set when the model host ran out of device memory since the last registration: the GPU memory
+   * fields then give what was read right after (used = total and free = 0 when it could not be read).
+   */
+  outOfMemory?: { memory?: { usedBytes: number; freeBytes: number } } | undefined;
 }
 
 /**
@@ -25,6 +30,10 @@ export interface RegistrationInput {
 export function buildRegistration(input: RegistrationInput): WorkerRegistration {
   const { manifest, machine, settings, models } = input;
   const gpu = machine.gpu;
+  const oom =
+    gpu && input.outOfMemory
+      ? (input.outOfMemory.memory ?? { usedBytes: gpu.memoryBytes, freeBytes: 0 })
+      : undefined;
   const resources: WorkerResources = {
     worker_id: "",
     cpu_cores: machine.cpuCores,
@@ -37,10 +46,10 @@ export function buildRegistration(input: RegistrationInput): WorkerRegistration 
     release_id: "",
     runpod_pod_id: settings.runpodPodId,
     gpu_is_busy: input.gpuBusy,
-    gpu_memory_used_bytes: gpu ? Math.max(0, gpu.memoryBytes - gpu.freeBytes) : 0,
+    gpu_memory_used_bytes: oom ? oom.usedBytes : gpu ? Math.max(0, gpu.memoryBytes - gpu.freeBytes) : 0,
     gpu_name: gpu?.name ?? "",
     gpu_driver: gpu?.driver ?? "",
-    gpu_memory_free_bytes: gpu?.freeBytes ?? 0,
+    gpu_memory_free_bytes: oom ? oom.freeBytes : (gpu?.freeBytes ?? 0),
     max_concurrency: settings.runtime.maxConcurrency,
     function_concurrency: functionConcurrency(manifest.functions),
     cuda_version: gpu?.cudaVersion ?? "",

@@ -187,6 +187,7 @@ export class Worker {
         gpuBusy: machine.gpu !== undefined && (this.executor.inFlight > 0 || this.models.loadsInFlight > 0),
         isHeartbeat,
         supportsModelLoading: true,
+        outOfMemory: this.models.takeOutOfMemoryReport(),
       }),
     };
   }

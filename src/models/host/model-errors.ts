@@ -3,6 +3,7 @@ import { ModelRefError } from "../../contract/model-ref.js";
 import { DownloadError, DownloadNotFoundError } from "../download/download-file.js";
 import { InsufficientDeviceMemoryError } from "../sessions/device-cache.js";
 import { SessionCreateError } from "../sessions/execution-providers.js";
+import { isOutOfMemory } from "../sessions/out-of-memory.js";
 import { CozyHubError } from "../sources/cozy-hub.js";
 import { HfSelectionError } from "../sources/hf-file-selection.js";
 import { HfHubError, HfNotFoundError } from "../sources/hf-hub.js";
@@ -11,8 +12,6 @@ import { HfHubError, HfNotFoundError } from "../sources/hf-hub.js";
 export class DeviceMemoryError extends ResourceError {
   override readonly retryable = true;
 }
-
-const OUT_OF_MEMORY = /out of memory|failed to allocate|OutOfMemory|bad_alloc|CUDA_ERROR_OUT_OF_MEMORY/i;
 
 /**
  * What a failed model load means for the run: a missing repo or file is
@@ -48,13 +47,22 @@ export function modelLoadError(modelId: string, error: unknown): Error {
       : new FatalError(`could not download model ${modelId}: ${message}`);
   }
   if (error instanceof SessionCreateError) {
-    if (OUT_OF_MEMORY.test(message)) return new DeviceMemoryError(`loading model ${modelId}: ${message}`);
+    if (isOutOfMemory(message)) {
+      return new DeviceMemoryError(
+        `out of memory loading model ${modelId}, also after evicting the models not in use: ${message}; retry later, or lower concurrency or WORKER_MAX_VRAM_GB`,
+      );
+    }
     return new FatalError(
       `model ${modelId} cannot be loaded by ONNX Runtime (${message}): check that its graphs are valid ONNX for onnxruntime-node, and WORKER_ORT_PROVIDERS`,
     );
   }
   if (error instanceof HfSelectionError || error instanceof ModelRefError) {
     return new FatalError(`model ${modelId}: ${message}`);
+  }
+  if (isOutOfMemory(error)) {
+    return new DeviceMemoryError(
+      `out of memory loading model ${modelId}, also after evicting the models not in use: ${message}; retry later, or lower concurrency or WORKER_MAX_VRAM_GB`,
+    );
   }
   if ((error as NodeJS.ErrnoException).code === "ENOSPC") {
     return new ResourceError(

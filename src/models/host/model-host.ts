@@ -17,6 +17,7 @@ import type { ModelInventory, ReleaseModels, ResolvedCozyModel } from "../../con
 import type { MachineInfo } from "../../host/machine-info.js";
 import type { ModelSettings, OrtLogLevel, ProviderName } from "../../settings/models.js";
 import { formatGiB } from "../../util/format-bytes.js";
+import { SessionServing, servedSession } from "../serving/served-session.js";
 import {
   DeviceCache,
   deviceBudget,
@@ -25,15 +26,20 @@ import {
   loadAndMeasure,
   type ModelSessions,
 } from "../sessions/device-cache.js";
-import { createSession, type SessionLog } from "../sessions/execution-providers.js";
+import type { SessionLog } from "../sessions/execution-providers.js";
+import { defaultSessionFactory, type SessionFactory } from "../sessions/session-factory.js";
+import { warmUp } from "../sessions/warmup.js";
 import { digestHex } from "../sources/cozy-hub.js";
 import { HfSelectionError, onnxGraphsOf } from "../sources/hf-file-selection.js";
 import { ModelDiskCache, type SnapshotInfo } from "../store/disk-cache.js";
 import { diskVolumeOf } from "../store/disk-volume.js";
 import { ensureSnapshot, type ModelSnapshot } from "../store/ensure-snapshot.js";
+import { type DeviceMemoryReading, MemoryRelief, type OutOfMemoryReport } from "./memory-relief.js";
 import { DeviceMemoryError, modelLoadError } from "./model-errors.js";
 import { modelHandle } from "./model-handle.js";
-import { manifestModelIds, resolveInjection, specForModel } from "./model-selection.js";
+import { type ModelChoice, manifestModelIds, resolveInjection, specForModel } from "./model-selection.js";
+
+export type { DeviceMemoryReading, OutOfMemoryReport } from "./memory-relief.js";
 
 export interface ModelHostOptions {
   diskCache: ModelDiskCache;
@@ -52,6 +58,12 @@ export interface ModelHostOptions {
   onInventoryChange?: () => void;
   /** Models prefetched at once (`WORKER_MAX_CONCURRENT_DOWNLOADS`). */
   prefetchConcurrency: number;
+  /** Creates each session; default: the providers' first that loads, with the spec's options. */
+  sessionFactory?: SessionFactory;
+  /** Warm each new session with a synthetic run before the model counts as loaded (default true). */
+  warmup?: boolean;
+  /** Device memory now, read after running out of it; default: nvidia-smi on a GPU machine. */
+  readDeviceMemory?: () => Promise<DeviceMemoryReading | undefined>;
 }
 
 /** What loading a model cost, shared by every run that waited for that load. */
@@ -60,6 +72,8 @@ interface LoadOutcome {
   downloadMs: number;
   bytesDownloaded: number;
   loadMs: number;
+  /** The synthetic first runs of the sessions, when any was warmed. */
+  warmupMs?: number;
 }
 
 interface LoadedModel {
@@ -97,9 +111,41 @@ export class ModelHost implements ModelProvider {
   /** The scheduler's presigned URLs for `cozy:` models, by canonical model id; the newest wins. */
   private readonly resolvedCozy = new Map<string, ResolvedCozyModel>();
   private refreshing: Promise<void> = Promise.resolve();
+  private readonly createOne: SessionFactory;
+  /** Each loaded session's batching and recovery, shared by the runs that use it. */
+  private readonly servings = new WeakMap<InferenceSession, SessionServing>();
+  private readonly relief: MemoryRelief;
 
   constructor(private readonly options: ModelHostOptions) {
     this.manifest = options.manifest;
+    this.createOne =
+      options.sessionFactory ??
+      defaultSessionFactory({
+        providers: options.providers,
+        log: options.log,
+        ...(options.ortLogLevel ? { ortLogLevel: options.ortLogLevel } : {}),
+      });
+    this.relief = new MemoryRelief({
+      device: options.deviceCache,
+      log: options.log,
+      onEvicted: (report) => this.evicted(report),
+      emit: (payload) => this.emit("model.out_of_memory", payload),
+      ...(options.onInventoryChange ? { onReport: options.onInventoryChange } : {}),
+      ...(options.readDeviceMemory ? { readDeviceMemory: options.readDeviceMemory } : {}),
+    });
+  }
+
+  /** Times memory ran out creating or running sessions since the host started. */
+  get outOfMemoryEvents(): number {
+    return this.relief.count;
+  }
+
+  /**
+   * The last out-of-memory failure not yet reported, once: the worker's next registration carries it
+   * (src/adapters/grpc/registration.ts), and later ones go back to the usual figures.
+   */
+  takeOutOfMemoryReport(): OutOfMemoryReport | undefined {
+    return this.relief.take();
   }
 
   /** Model loads (download or session creation) in flight. */
@@ -193,7 +239,12 @@ export class ModelHost implements ModelProvider {
           key: choice.key,
           ref: choice.modelId,
           path: this.loaded.get(choice.modelId)?.dir ?? "",
-          sessions: sessions.get(choice.modelId) as Readonly<Record<string, InferenceSession>>,
+          sessions: this.serve(
+            choice,
+            sessions.get(choice.modelId) as ModelSessions,
+            request.signal,
+            report.models.find((metrics) => metrics.model_id === choice.modelId),
+          ),
           ...(choice.field === undefined ? {} : { field: choice.field }),
         }),
       );
@@ -346,6 +397,7 @@ export class ModelHost implements ModelProvider {
     let fetched: Fetched;
     let sessionsStarted = started;
     let unpinDisk: (() => void) | undefined;
+    let warmupMs: number | undefined;
     try {
       fetched = await this.fetch(modelId, spec);
       const { snapshot } = fetched;
@@ -366,11 +418,16 @@ export class ModelHost implements ModelProvider {
       // Room is made first, with the files' size, so that memory is free when ORT allocates.
       const estimate = await estimateModelBytes(graphFiles);
       this.evicted(await this.device.makeRoom(estimate, modelId));
-      const { value: sessions, sizeBytes } = await loadAndMeasure(
+      const { value: created, sizeBytes } = await loadAndMeasure(
         estimate,
-        () => this.createSessions(snapshot.dir, graphs),
+        () =>
+          this.relief.attempt(modelId, "load", estimate, () =>
+            this.createSessions(snapshot.dir, graphs, spec),
+          ),
         this.device.device,
       );
+      const { sessions } = created;
+      warmupMs = created.warmupMs;
       try {
         this.evicted(await this.device.markLoadedToVram(modelId, sessions, sizeBytes));
       } catch (error) {
@@ -391,33 +448,93 @@ export class ModelHost implements ModelProvider {
     }
     const { snapshot } = fetched;
     const loadMs = elapsed(sessionsStarted);
-    this.emit("model.load.completed", { model_id: modelId, duration_ms: elapsed(started), error_type: "" });
+    this.emit("model.load.completed", {
+      model_id: modelId,
+      duration_ms: elapsed(started),
+      error_type: "",
+      ...(warmupMs === undefined ? {} : { warmup_ms: warmupMs }),
+    });
     this.options.onInventoryChange?.();
     return {
       cached: snapshot.cached,
       downloadMs: snapshot.cached ? 0 : fetched.ms,
       bytesDownloaded: snapshot.cached ? 0 : snapshot.bytes,
       loadMs,
+      ...(warmupMs === undefined ? {} : { warmupMs }),
     };
   }
 
+  /**
+   * One session per graph, each warmed (unless warm-up is off) before the model counts as loaded;
+   * on any failure the sessions made so far are released.
+   */
   private async createSessions(
     dir: string,
     graphs: readonly { graph: string; file: string }[],
-  ): Promise<Record<string, InferenceSession>> {
+    spec: ModelSpec,
+  ): Promise<{ sessions: Record<string, InferenceSession>; warmupMs?: number }> {
     const sessions: Record<string, InferenceSession> = {};
+    let warmupMs: number | undefined;
     try {
       for (const graph of graphs) {
-        const path = join(dir, ...graph.file.split("/"));
-        sessions[graph.graph] = (
-          await createSession(path, this.options.providers, this.options.log, {}, this.options.ortLogLevel)
-        ).session;
+        sessions[graph.graph] = await this.createOne(join(dir, ...graph.file.split("/")), spec);
+      }
+      if (this.options.warmup !== false) {
+        for (const [graph, session] of Object.entries(sessions)) {
+          const result = await warmUp(session);
+          if (result.warmed) warmupMs = (warmupMs ?? 0) + result.ms;
+          else {
+            this.options.log.info(
+              { model: spec.ref, graph, reason: result.reason },
+              `${spec.ref} ${graph} was not warmed up (${result.reason}); its first request pays ONNX Runtime's first-run cost`,
+            );
+          }
+        }
       }
     } catch (error) {
       await releaseSessions(Object.values(sessions));
       throw error;
     }
-    return sessions;
+    return warmupMs === undefined ? { sessions } : { sessions, warmupMs: Math.round(warmupMs * 10) / 10 };
+  }
+
+  /** The run's view of a model's sessions: batching per the key's spec, recovery, cancellation. */
+  private serve(
+    choice: ModelChoice,
+    sessions: ModelSessions,
+    signal: AbortSignal | undefined,
+    metrics: ModelRunMetrics | undefined,
+  ): Record<string, InferenceSession> {
+    const batch = choice.spec.batch;
+    const onRun =
+      batch && metrics
+        ? (rows: number) => {
+            metrics.batch_sizes ??= [];
+            if (metrics.batch_sizes.length < MAX_BATCH_SIZES) metrics.batch_sizes.push(rows);
+          }
+        : undefined;
+    return Object.fromEntries(
+      Object.entries(sessions).map(([graph, session]) => {
+        let serving = this.servings.get(session);
+        if (serving === undefined) {
+          serving = new SessionServing(
+            session,
+            `${choice.modelId} ${graph}`,
+            this.relief.guard(choice.modelId),
+            this.options.log,
+          );
+          this.servings.set(session, serving);
+        }
+        return [
+          graph,
+          servedSession(serving, {
+            ...(batch ? { batch } : {}),
+            ...(signal ? { signal } : {}),
+            ...(onRun ? { onRun } : {}),
+          }),
+        ];
+      }),
+    );
   }
 
   /**
@@ -528,6 +645,9 @@ async function releaseSessions(sessions: readonly InferenceSession[]): Promise<v
   await Promise.allSettled(sessions.map((session) => session.release()));
 }
 
+/** The most `batch_sizes` entries one run's metrics hold for a model. */
+const MAX_BATCH_SIZES = 64;
+
 function elapsed(started: number): number {
   return Math.round(performance.now() - started);
 }
@@ -540,6 +660,9 @@ export interface CreateModelHostOptions {
   manifest?: Manifest;
   onEvent?: EventSink;
   onInventoryChange?: () => void;
+  /** Tests: how sessions are made (an injected failure), and how device memory is read. */
+  sessionFactory?: SessionFactory;
+  readDeviceMemory?: () => Promise<DeviceMemoryReading | undefined>;
 }
 
 /** A host with the disk cache, providers and session memory budget of the settings. */
@@ -557,12 +680,15 @@ export function createModelHost(options: CreateModelHostOptions): ModelHost {
     deviceCache: new DeviceCache({ budgetBytes: budget.budgetBytes, device: budget.device, log }),
     providers,
     ortLogLevel: settings.ortLogLevel,
+    warmup: settings.warmup,
     log,
     prefetchConcurrency: settings.maxConcurrentDownloads,
     ...(settings.hfSelection.dtypes ? { dtypesOverride: settings.hfSelection.dtypes } : {}),
     ...(options.manifest ? { manifest: options.manifest } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(options.onInventoryChange ? { onInventoryChange: options.onInventoryChange } : {}),
+    ...(options.sessionFactory ? { sessionFactory: options.sessionFactory } : {}),
+    ...(options.readDeviceMemory ? { readDeviceMemory: options.readDeviceMemory } : {}),
   });
 }
 

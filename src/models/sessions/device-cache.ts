@@ -174,6 +174,11 @@ export class DeviceCache<S extends ReleasableSession = InferenceSession> {
     return this.entries.has(modelId);
   }
 
+  /** The bytes a loaded model counts for, undefined when it is not loaded. */
+  sizeOf(modelId: string): number | undefined {
+    return this.entries.get(modelId)?.sizeBytes;
+  }
+
   isPinned(modelId: string): boolean {
     return (this.entries.get(modelId)?.pins ?? 0) > 0;
   }
@@ -196,6 +201,26 @@ export class DeviceCache<S extends ReleasableSession = InferenceSession> {
   async makeRoom(sizeBytes: number, forModel = "(unnamed)"): Promise<EvictionReport> {
     checkSize(sizeBytes);
     return this.evict(this.pickVictims(sizeBytes, forModel), forModel);
+  }
+
+  /**
+   * Out-of-memory relief: ONNX Runtime ran out of device memory although the books said the models
+   * fit. Evicts least-recently-used unpinned models, other than `forModel`, until at least `bytes`
+   * are freed (at least one model when any can go), whatever the budget says, releasing their sessions.
+   */
+  async evictForRelief(bytes: number, forModel: string): Promise<EvictionReport> {
+    checkSize(bytes);
+    const candidates = [...this.entries.entries()]
+      .filter(([id, entry]) => entry.pins === 0 && id !== forModel)
+      .sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    const victims: [string, Entry<S>][] = [];
+    let freed = 0;
+    for (const candidate of candidates) {
+      if (victims.length > 0 && freed >= bytes) break;
+      victims.push(candidate);
+      freed += candidate[1].sizeBytes;
+    }
+    return this.evict(victims, forModel);
   }
 
   /**

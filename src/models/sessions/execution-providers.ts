@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { arch, platform } from "node:os";
@@ -5,6 +6,7 @@ import { dirname, join } from "node:path";
 import { InferenceSession, env as ortEnv } from "onnxruntime-node";
 import type { Logger } from "../../host/logger.js";
 import type { OrtLogLevel, ProviderName } from "../../settings/models.js";
+import { isOutOfMemory } from "./out-of-memory.js";
 
 /** Every provider was tried and none could create the session; `failures` holds each one's reason. */
 export class SessionCreateError extends Error {
@@ -36,11 +38,17 @@ export interface CreatedSession {
 
 export type SessionLog = Pick<Logger, "info" | "warn">;
 
+/** Options of one execution provider, beside its name (`{ name: "cuda", deviceId: 0 }`). */
+export type ProviderOptions = Readonly<Record<string, unknown>>;
+
 /**
  * Creates a session for the ONNX file at `path` on the first provider of `providers` that loads.
  * Each provider that fails (for CUDA typically a missing shared library) gets one warning naming it,
  * the missing library when known, and the provider tried next; the chosen provider is logged at info.
+ * A provider that fails because memory ran out is not skipped: falling back to the CPU would hide a
+ * full device, so {@link SessionCreateError} is thrown at once and the caller may make room and retry.
  * Throws {@link SessionCreateError} when none works (including a model that is not valid ONNX).
+ * `providerOptions` are the options of each provider that has some.
  */
 export async function createSession(
   path: string,
@@ -48,6 +56,7 @@ export async function createSession(
   log: SessionLog,
   options: Omit<InferenceSession.SessionOptions, "executionProviders"> = {},
   ortLogLevel: OrtLogLevel = "fatal",
+  providerOptions: Partial<Record<ProviderName, ProviderOptions>> = {},
 ): Promise<CreatedSession> {
   if (providers.length === 0) throw new RangeError("no execution provider to try");
   // ONNX Runtime prints its own errors, in colour, before they reach us as exceptions; a missing CUDA
@@ -57,7 +66,12 @@ export async function createSession(
   const failures: ProviderFailure[] = [];
   for (const [index, provider] of providers.entries()) {
     try {
-      const session = await InferenceSession.create(path, { ...options, executionProviders: [provider] });
+      const extra = providerOptions[provider];
+      const executionProvider = extra === undefined ? provider : { ...extra, name: provider };
+      const session = await InferenceSession.create(path, {
+        ...options,
+        executionProviders: [executionProvider],
+      });
       log.info(
         { model: path, provider, fallbacks: failures.map((f) => f.provider) },
         `session for ${path} runs on ${provider}`,
@@ -67,7 +81,7 @@ export async function createSession(
       const failure = describeFailure(provider, error);
       failures.push(failure);
       const next = providers[index + 1];
-      if (next === undefined) break;
+      if (next === undefined || isOutOfMemory(failure.reason)) break;
       const library = failure.missingLibrary ? ` (missing library: ${failure.missingLibrary})` : "";
       log.warn(
         { model: path, provider, missingLibrary: failure.missingLibrary, reason: failure.reason, next },
@@ -121,5 +135,36 @@ function missingProviderLibrary(provider: ProviderName): string | undefined {
   const libraries = PROVIDER_LIBRARIES[provider];
   if (dir === undefined || libraries === undefined) return undefined;
   const missing = libraries.find((name) => !existsSync(join(dir, name)));
-  return missing === undefined ? undefined : join(dir, missing);
+  if (missing !== undefined) return join(dir, missing);
+  // The provider's own files are there, so one of their dependencies is not (ONNX Runtime logs which,
+  // but throws only "Failed to load shared library"): ask the dynamic linker.
+  for (const name of libraries) {
+    const dependency = unresolvedDependency(join(dir, name));
+    if (dependency !== undefined) return dependency;
+  }
+  return undefined;
+}
+
+const unresolved = new Map<string, string | undefined>();
+
+/**
+ * The first shared library `library` needs that the dynamic linker cannot find (`ldd`'s "not found"),
+ * e.g. `libcublasLt.so.13` on a host without CUDA 13; undefined when all resolve or ldd is missing.
+ * Asked once per library and process.
+ */
+export function unresolvedDependency(library: string): string | undefined {
+  if (unresolved.has(library)) return unresolved.get(library);
+  let found: string | undefined;
+  try {
+    const output = execFileSync("ldd", [library], {
+      encoding: "utf8",
+      timeout: 5000,
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    found = /^\s*(\S+)\s+=>\s+not found/m.exec(output)?.[1];
+  } catch {
+    found = undefined;
+  }
+  unresolved.set(library, found);
+  return found;
 }
