@@ -87,7 +87,7 @@ export function registerInvoke(program: Command, out: Output, settings: CliSetti
     .option("--serve-files-dir <dir>", "with --scheduler: serve this folder as a dev file API")
     .option(
       "--serve-files-listen <host:port>",
-      "with --scheduler: where the file API listens (default: 0.0.0.0:8081)",
+      `with --scheduler: where the file API listens (default: ${settings.serveFilesListen})`,
     )
     .option("--print-events", "with --scheduler: print every worker event (output deltas are always printed)")
     .option("--print-registrations", "with --scheduler: print the worker's registrations and heartbeats")
@@ -116,7 +116,7 @@ failed, 2 no worker within --wait-s (or a usage error), 3 no result within --res
 --serve-files-dir also serves that folder as the file API and, without --file-base-url, passes the
 worker file_base_url=http://<host>:<port> of --serve-files-listen, with 127.0.0.1 for 0.0.0.0 (a
 worker on this machine); give --file-base-url when the worker runs elsewhere (e.g. in Docker:
-http://host.docker.internal:8081).
+http://host.docker.internal:${settings.serveFilesListen.split(":")[1]}).
 
 Examples:
   $ cozy-worker invoke hello name=world times=2
@@ -136,6 +136,7 @@ Examples:
     )
     .action(async (endpoint: string, tokens: string[], options: InvokeOptions, command: Command) => {
       checkFlags(options, command);
+      if (options.scheduler) options.serveFilesListen ??= settings.serveFilesListen;
       const base = await basePayload(options);
       const known = await endpointFields(endpoint, tokens, options);
       const payload = await payloadFromTokens(tokens, base, known.fields);
@@ -231,7 +232,7 @@ async function invokeThroughScheduler(
       ...(options.fileBaseUrl === undefined ? {} : { fileBaseUrl: options.fileBaseUrl }),
       ...(options.fileToken === undefined ? {} : { fileToken: options.fileToken }),
       ...(options.serveFilesDir === undefined ? {} : { serveFilesDir: options.serveFilesDir }),
-      serveFilesListen: options.serveFilesListen ?? "0.0.0.0:8081",
+      ...(options.serveFilesListen === undefined ? {} : { serveFilesListen: options.serveFilesListen }),
       printEvents: options.printEvents === true,
       printRegistrations: options.printRegistrations === true,
       writer: {

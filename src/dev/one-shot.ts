@@ -50,7 +50,7 @@ export interface OneShotOptions {
   fileToken?: string;
   /** Serve this folder as a dev file API (its URL becomes the run's `file_base_url` unless given). */
   serveFilesDir?: string;
-  /** Default `0.0.0.0:8081`. */
+  /** Where that file API listens; default any free port on every interface (the CLI gives its own default). */
   serveFilesListen?: string;
   /** Print every worker event (output deltas are always printed). */
   printEvents?: boolean;
@@ -107,10 +107,14 @@ export async function runOneShot(options: OneShotOptions): Promise<number> {
     if (options.serveFilesDir !== undefined) {
       files = await startDevFileApi({
         dir: options.serveFilesDir,
-        listen: options.serveFilesListen ?? "0.0.0.0:8081",
+        listen: options.serveFilesListen ?? "0.0.0.0:0",
         token: options.fileToken,
-      }).catch((error: Error) => {
-        throw new OneShotSetupError(`file API: ${error.message}`);
+      }).catch((error: NodeJS.ErrnoException) => {
+        const fix =
+          error.code === "EADDRINUSE"
+            ? ": another process is listening there; pick another address with --serve-files-listen host:port"
+            : "";
+        throw new OneShotSetupError(`file API: ${error.message}${fix}`);
       });
     }
     const fileBaseUrl = options.fileBaseUrl ?? files?.url;

@@ -10,6 +10,8 @@ export interface CliSettings {
   outputsDir: string;
   /** `GEN_WORKER_URL`: the dev runner `invoke` calls. */
   runnerUrl: string;
+  /** `invoke --scheduler --serve-files-listen`: not 8081, where the dev runner listens by default. */
+  serveFilesListen: string;
   /**
    * `GEN_WORKER_INIT_DEPENDENCY`: how `init` writes the gen-worker dependency, when set (for example
    * `file:../gen-worker`); unset, init packs gen-worker into the project, and `--registry` wins over both.
@@ -29,6 +31,7 @@ export function cliSettingsFromEnv(env: Environment = processEnvironment()): Cli
     listen: reader.text("GEN_WORKER_HTTP_LISTEN") ?? "127.0.0.1:8081",
     outputsDir: reader.text("GEN_WORKER_OUTPUT_DIR") ?? "outputs",
     runnerUrl: reader.text("GEN_WORKER_URL") ?? "http://127.0.0.1:8081",
+    serveFilesListen: "0.0.0.0:8091",
     ...(initDependency ? { initDependency } : {}),
     ...(dockerHost ? { dockerHost } : {}),
   };

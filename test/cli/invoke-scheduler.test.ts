@@ -1,5 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { execa } from "execa";
 import { afterEach, describe, expect, it } from "vitest";
 import { CLI, REPO_ROOT } from "../support/runner-process.js";
 import { startWorker, type WorkerProcess } from "../support/worker-process.js";
@@ -130,4 +134,26 @@ describe("cozy-worker invoke --scheduler with cozy-worker serve", () => {
     );
     expect(await new Promise((done) => child.once("exit", done))).toBe(2);
   }, 20_000);
+
+  it("--serve-files-dir on a port in use says which flag picks another, exit 2", async () => {
+    const busy = createServer();
+    await new Promise<void>((done) => busy.listen(0, "127.0.0.1", done));
+    const port = (busy.address() as { port: number }).port;
+    const dir = await mkdtemp(join(tmpdir(), "invoke-files-"));
+    try {
+      const invocation = invoke(["echo", "--serve-files-dir", dir, "--serve-files-listen", `127.0.0.1:${port}`]);
+      expect(await invocation.exited).toBe(2);
+      expect(invocation.stderr()).toContain(
+        `cannot listen on 127.0.0.1:${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port}: another process is listening there; pick another address with --serve-files-listen host:port`,
+      );
+    } finally {
+      busy.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 20_000);
+
+  it("serves files away from the dev runner's port 8081 by default", async () => {
+    const help = await execa(process.execPath, [CLI, "invoke", "--help"]);
+    expect(help.stdout.replace(/\s+/g, " ")).toContain("where the file API listens (default: 0.0.0.0:8091)");
+  });
 });
