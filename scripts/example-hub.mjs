@@ -2,6 +2,7 @@
 // public hub may be out of reach): examples/vad's `hf:onnx-community/silero-vad`.
 //
 //   node scripts/example-hub.mjs [--port 8090]     then  export HF_ENDPOINT=http://127.0.0.1:8090
+import { rmSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,11 +24,19 @@ export async function startExampleHub(port = 0) {
     await mkdir(join(dir, target, ".."), { recursive: true });
     await copyFile(join(root, source), join(dir, target));
   }
-  return startHfHub(dir, { port });
+  const hub = await startHfHub(dir, { port });
+  return Object.assign(hub, { dir });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({ options: { port: { type: "string", default: "8090" } } });
   const hub = await startExampleHub(Number(values.port));
+  // The copies of the models go with the hub: tests stop it with SIGTERM, people with Ctrl-C.
+  for (const signal of ["SIGTERM", "SIGINT"]) {
+    process.once(signal, () => {
+      rmSync(hub.dir, { recursive: true, force: true });
+      process.exit(0);
+    });
+  }
   console.log(`example models on ${hub.endpoint}; in the runner's shell: export HF_ENDPOINT=${hub.endpoint}`);
 }

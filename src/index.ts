@@ -29,4 +29,5 @@ export type {
   LogLevel,
   Model,
   PayloadModel,
+  RealtimeSocket,
 } from "./contract/handler-api.js";

@@ -1,5 +1,7 @@
+import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import type { CliSettings } from "../settings/cli.js";
+import { type ProjectSettings, projectSettingsFromEnv } from "../settings/project.js";
 import type { Output } from "./output.js";
 import { UsageError } from "./usage.js";
 
@@ -60,6 +62,7 @@ Examples:
       if (options.gpu && options.cpu) throw new UsageError("choose one of --gpu and --cpu");
       if (options.allowBreaking && !options.compatWith)
         throw new UsageError("--allow-breaking needs --compat-with <tag>: the image whose clients to check");
+      checkCozyTomlLocation(dir, projectSettingsFromEnv());
       const { buildProject } = await import("../image/build.js");
       const result = await buildProject({
         dir,
@@ -82,4 +85,18 @@ Examples:
         out.info(`try it: cozy-worker run --image ${result.tag}`);
       }
     });
+}
+
+/**
+ * `COZY_MANIFEST_PATH` may name only the project's own cozy.toml: the Dockerfile copies the project
+ * folder and discovers it inside the image, and the baked manifest must equal this machine's
+ * discovery, so a cozy.toml from elsewhere could never be the one the image serves.
+ */
+function checkCozyTomlLocation(dir: string, { cozyTomlPath }: ProjectSettings): void {
+  if (cozyTomlPath === undefined) return;
+  const own = join(resolve(dir), "cozy.toml");
+  if (resolve(cozyTomlPath) === own) return;
+  throw new UsageError(
+    `COZY_MANIFEST_PATH names ${resolve(cozyTomlPath)}, but an image is built from ${own}: the image discovers the project folder it copies, so another cozy.toml would not be the one baked; copy it to ${own} or unset COZY_MANIFEST_PATH`,
+  );
 }

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { formatProblem } from "../contract/problems.js";
+import { projectSettingsFromEnv } from "../settings/project.js";
 import { prettyJson } from "../util/canonical-json.js";
 import type { Output } from "./output.js";
 
@@ -17,11 +18,12 @@ Examples:
   $ cozy-worker discover examples/hello       ... of another folder
   $ cozy-worker discover -o .cozy/manifest.json
 
+COZY_MANIFEST_PATH names a cozy.toml to read instead of <dir>/cozy.toml.
 Problems are printed as file:line:col: message, and the exit code is 1.`,
     )
     .action(async (dir: string, options: { out?: string }) => {
       const { discover } = await import("../discovery/discover.js");
-      const { manifest, warnings } = await discover(dir);
+      const { manifest, warnings } = await discover(dir, projectSettingsFromEnv());
       for (const warning of warnings) out.warn(formatProblem(warning));
       await out.writeResult(`${prettyJson(manifest)}\n`, options.out);
     });

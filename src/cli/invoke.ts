@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import type { CliSettings } from "../settings/cli.js";
 import { devRunnerFields, type EndpointFields, fieldWarnings, projectFields } from "./endpoint-fields.js";
 import { printEvent, printResult } from "./invoke-output.js";
+import { invokeDevRunnerRealtime, type StdinFrames, stdinFrames } from "./invoke-realtime.js";
 import { ExitCode, type Output } from "./output.js";
 import { payloadFromTokens } from "./payload-tokens.js";
 import { UsageError } from "./usage.js";
@@ -28,7 +29,21 @@ interface InvokeOptions {
   printEvents?: boolean;
   printRegistrations?: boolean;
   project?: string;
+  realtime?: boolean;
+  binary?: boolean;
+  frameBytes?: string;
+  lingerS?: string;
 }
+
+/** Options that only mean something with --realtime, and their flags. */
+const REALTIME_ONLY_OPTIONS = {
+  binary: "--binary",
+  frameBytes: "--frame-bytes",
+  lingerS: "--linger-s",
+} as const satisfies Partial<Record<keyof InvokeOptions, string>>;
+
+/** Options of --scheduler that a realtime session on the dev runner takes too. */
+const REALTIME_DEV_RUNNER_OPTIONS = new Set<keyof InvokeOptions>(["owner", "userId", "requiredModel"]);
 
 /** Options that only mean something with --scheduler, and their flags. */
 const SCHEDULER_ONLY_OPTIONS = {
@@ -95,6 +110,16 @@ export function registerInvoke(program: Command, out: Output, settings: CliSetti
       "--project <dir>",
       "with --scheduler: the project whose manifest types the fields (default: this folder, if it has cozy.toml)",
     )
+    .option(
+      "--realtime",
+      "open a realtime session instead of a run: stdin lines go out as text frames, the worker's frames are printed",
+    )
+    .option("--binary", "with --realtime: send stdin's bytes as binary frames instead of lines")
+    .option("--frame-bytes <n>", "with --realtime --binary: bytes per frame (default: 4096)")
+    .option(
+      "--linger-s <seconds>",
+      "with --realtime: once stdin has ended, how long to wait for the worker to end the session before closing it (default: 2)",
+    )
     .addHelpText(
       "after",
       `
@@ -118,6 +143,14 @@ worker file_base_url=http://<host>:<port> of --serve-files-listen, with 127.0.0.
 worker on this machine); give --file-base-url when the worker runs elsewhere (e.g. in Docker:
 http://host.docker.internal:${settings.serveFilesListen.split(":")[1]}).
 
+With --realtime, invoke opens a realtime session of the endpoint (a handler taking
+socket: RealtimeSocket) on the dev runner's WebSocket, or with --scheduler through a
+realtime_open_cmd. Each stdin line is sent as a text frame (with --binary, stdin's bytes in binary
+frames of --frame-bytes); the worker's frames go to stdout, text as a line, binary as
+<N bytes> <base64>. Once stdin ends, the session is closed after --linger-s unless the worker
+closes it first. Exit codes: 0 when it closed normally (completed or closed), 1 otherwise.
+--required-model (repeatable, in the handler's parameter order) binds its models.
+
 Examples:
   $ cozy-worker invoke hello name=world times=2
   $ cozy-worker invoke hello name=world times:=2
@@ -132,11 +165,19 @@ Examples:
       (then, in another terminal: SCHEDULER_ADDR=127.0.0.1:8080 WORKER_JWT=dev cozy-worker serve examples/hello)
   $ cozy-worker invoke words --scheduler --print-events --wait-s 60 text="one two three"
   $ cozy-worker invoke detectSpeech --scheduler --project examples/vad audio=hello.wav
-  $ cozy-worker invoke make_image --scheduler --serve-files-dir ./files --file-token dev prompt="a cat"`,
+  $ cozy-worker invoke make_image --scheduler --serve-files-dir ./files --file-token dev prompt="a cat"
+  $ printf 'one\ntwo\n' | cozy-worker invoke echo --realtime
+  $ cozy-worker invoke streamSpeech --realtime --binary --linger-s 10 < samples/hello.wav
+  $ cozy-worker invoke streamSpeech --realtime --binary --scheduler --required-model vad < samples/hello.wav`,
     )
     .action(async (endpoint: string, tokens: string[], options: InvokeOptions, command: Command) => {
       checkFlags(options, command);
       if (options.scheduler) options.serveFilesListen ??= settings.serveFilesListen;
+      if (options.realtime) {
+        checkRealtimeFlags(tokens, options);
+        await invokeRealtime(endpoint, options, out);
+        return;
+      }
       const base = await basePayload(options);
       const known = await endpointFields(endpoint, tokens, options);
       const payload = await payloadFromTokens(tokens, base, known.fields);
@@ -168,6 +209,16 @@ Examples:
 
 /** Flags that cannot go together, refused before anything is read or asked. */
 function checkFlags(options: InvokeOptions, command: Command): void {
+  if (!options.realtime) {
+    const realtimeOnly = Object.entries(REALTIME_ONLY_OPTIONS)
+      .filter(([key]) => options[key as keyof InvokeOptions] !== undefined)
+      .map(([, flag]) => flag);
+    if (realtimeOnly.length > 0) {
+      throw new UsageError(
+        `${realtimeOnly.join(", ")} only work${realtimeOnly.length === 1 ? "s" : ""} with --realtime`,
+      );
+    }
+  }
   if (options.scheduler) {
     if (command.getOptionValueSource("url") === "cli") {
       throw new UsageError(
@@ -179,11 +230,68 @@ function checkFlags(options: InvokeOptions, command: Command): void {
   }
   const schedulerOnly = Object.entries(SCHEDULER_ONLY_OPTIONS)
     .filter(([key]) => options[key as keyof InvokeOptions] !== undefined)
+    .filter(([key]) => !(options.realtime && REALTIME_DEV_RUNNER_OPTIONS.has(key as keyof InvokeOptions)))
     .map(([, flag]) => flag);
   if (schedulerOnly.length > 0) {
     throw new UsageError(
       `${schedulerOnly.join(", ")} only work${schedulerOnly.length === 1 ? "s" : ""} with --scheduler`,
     );
+  }
+}
+
+/** A realtime session has no payload: its input is stdin. */
+function checkRealtimeFlags(tokens: string[], options: InvokeOptions): void {
+  if (tokens.length > 0 || options.payloadJson !== undefined || options.file !== undefined) {
+    throw new UsageError(
+      "a realtime session takes no payload (key=value fields, --payload-json, -f): send its input on stdin",
+    );
+  }
+  if (options.json)
+    throw new UsageError("--json does not work with --realtime: frames are printed as they come");
+  if (options.frameBytes !== undefined && !options.binary) {
+    throw new UsageError("--frame-bytes only works with --binary (text frames are one per line)");
+  }
+}
+
+/** `invoke --realtime`: on the dev runner's WebSocket, or through the one-shot scheduler. */
+async function invokeRealtime(endpoint: string, options: InvokeOptions, out: Output): Promise<void> {
+  const frameBytes =
+    options.frameBytes === undefined ? 4096 : wholeNumber("--frame-bytes", options.frameBytes);
+  const lingerMs = options.lingerS === undefined ? 2000 : nonNegativeSeconds("--linger-s", options.lingerS);
+  const input = stdinFrames(options.binary === true, frameBytes);
+  if (options.scheduler) {
+    try {
+      await invokeThroughScheduler(endpoint, {}, options, { input: input.frames, lingerMs });
+    } finally {
+      input.stop();
+    }
+    return;
+  }
+  const interrupt = new AbortController();
+  const onInterrupt = () => interrupt.abort();
+  process.once("SIGINT", onInterrupt);
+  process.once("SIGTERM", onInterrupt);
+  try {
+    process.exitCode = await invokeDevRunnerRealtime(
+      {
+        url: options.url,
+        endpoint,
+        input,
+        lingerMs,
+        requiredModels: options.requiredModel ?? [],
+        signal: interrupt.signal,
+        ...(options.runId === undefined ? {} : { sessionId: options.runId }),
+        ...(options.timeoutMs === undefined
+          ? {}
+          : { timeoutMs: Math.ceil(positiveNumber("--timeout-ms", options.timeoutMs)) }),
+        ...(options.owner === undefined ? {} : { owner: options.owner }),
+        ...(options.userId === undefined ? {} : { userId: options.userId }),
+      },
+      out,
+    );
+  } finally {
+    process.off("SIGINT", onInterrupt);
+    process.off("SIGTERM", onInterrupt);
   }
 }
 
@@ -202,6 +310,7 @@ async function invokeThroughScheduler(
   endpoint: string,
   payload: unknown,
   options: InvokeOptions,
+  realtime?: { input: StdinFrames["frames"]; lingerMs: number },
 ): Promise<void> {
   if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
     throw new UsageError("the payload must be a JSON object (the worker receives it as a msgpack map)");
@@ -235,6 +344,7 @@ async function invokeThroughScheduler(
       ...(options.serveFilesListen === undefined ? {} : { serveFilesListen: options.serveFilesListen }),
       printEvents: options.printEvents === true,
       printRegistrations: options.printRegistrations === true,
+      ...(realtime ? { realtime } : {}),
       writer: {
         stdout: (line) => process.stdout.write(`${line}\n`),
         stderr: (line) => process.stderr.write(`${line}\n`),
@@ -273,6 +383,20 @@ function positiveNumber(flag: string, text: string): number {
   if (!Number.isFinite(value) || value <= 0)
     throw new UsageError(`${flag} must be a positive number, got "${text}"`);
   return value;
+}
+
+function wholeNumber(flag: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new UsageError(`${flag} must be a whole number of 1 or more, got "${text}"`);
+  return value;
+}
+
+function nonNegativeSeconds(flag: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0)
+    throw new UsageError(`${flag} must be a number of seconds, 0 or more, got "${text}"`);
+  return Math.round(value * 1000);
 }
 
 function isEnvelopePayload(payload: unknown): boolean {

@@ -43,7 +43,11 @@ Routes:
   POST /v1/run/{endpoint}        run (JSON body: the payload, or {"payload": ..., "timeout_ms": ...});
                                  send Accept: text/event-stream for live events
   POST /v1/runs/{run_id}/cancel  cancel a run in flight
+  GET  /v1/functions             the endpoints with their input and output schemas
   GET  /v1/status (functions, loaded and cached models), GET /health
+  GET  /v1/realtime/{endpoint}   a realtime session over WebSocket (a handler taking socket: RealtimeSocket)
+  GET  /v1/models/status; POST /v1/models/load, /v1/models/unload ({"model_id": ref}),
+       /v1/models/prefetch ({"models": [refs]}), /v1/warmup/{endpoint} (loads its models, runs nothing)
 
 cozy.toml and handler warnings and the handlers' type errors are printed at start, and with --watch
 again when a reload changes them; they do not stop the runner from serving.
@@ -57,7 +61,7 @@ Examples:
   $ cozy-worker invoke hello name=world                    (in another terminal)
   $ cozy-worker run --local examples/vad --files examples/vad/samples
   $ cozy-worker run --image vad:dev --files examples/vad/samples -e HF_ENDPOINT -e HF_TOKEN
-  $ cozy-worker invoke detectSpeech audio:='{"ref": "hello.wav"}'
+  $ cozy-worker invoke detectSpeech audio=hello.wav         (an Asset field: a file under --files)
   $ curl -X POST localhost:8081/v1/run/hello -d '{"name": "world"}'`,
     )
     .action(async (dir: string, options: RunOptions) => {

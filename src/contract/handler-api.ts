@@ -111,3 +111,35 @@ export interface PayloadModel<F extends string = string> extends Model {
   /** The payload field that picked the model. */
   readonly field: F;
 }
+
+/**
+ * The second parameter of a realtime handler, `(ctx: ActionContext, socket: RealtimeSocket, ...models)`:
+ * one bidirectional session of frames with a client, through the scheduler (a `realtime_open_cmd`) or
+ * the dev runner's WebSocket (`/v1/realtime/<endpoint>`).
+ *
+ * ```ts
+ * export async function echo(ctx: ActionContext, socket: RealtimeSocket): Promise<void> {
+ *   for await (const frame of socket) socket.send(frame);
+ * }
+ * ```
+ *
+ * Iterating yields every inbound frame as bytes, in order (text frames arrive as their UTF-8 bytes:
+ * `new TextDecoder().decode(frame)`); it ends when the session closes, from either side. Leaving a
+ * `for await` loop early does not close the session. The handler's end closes it (`completed`, or
+ * `error:<ErrorClass>` when it throws). When the client closes, `ctx.signal` aborts.
+ */
+export interface RealtimeSocket extends AsyncIterable<Uint8Array> {
+  /** The session's id, also `ctx.runId`. */
+  readonly sessionId: string;
+  /** Whether the session is closed, by either side; sends are then ignored. */
+  readonly closed: boolean;
+  /**
+   * Sends one frame: bytes as a binary frame, a string as a text frame (UTF-8). Ignored once the
+   * session is closed. Throws a `RangeError` for a frame over `WORKER_MAX_WS_FRAME_BYTES`.
+   */
+  send(data: Uint8Array | string): void;
+  /** Sends a value as one compact JSON text frame. */
+  sendJson(value: unknown): void;
+  /** Closes the session with the reason `closed`; iteration ends. Safe to call more than once. */
+  close(): void;
+}

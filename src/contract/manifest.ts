@@ -41,10 +41,35 @@ export interface ManifestFunction {
   description?: string;
 }
 
-/** What `/app/.cozy/manifest.json` holds: the Python SDK's keys plus `runtime`. */
+/**
+ * A realtime handler, `(ctx: ActionContext, socket: RealtimeSocket, ...models)`. A TypeScript-only key
+ * of the manifest: the Python SDK listed its `@worker_websocket` handlers nowhere in it. Registrations
+ * name these functions in `available_functions`, never in `function_schemas` (they have no schemas).
+ */
+export interface RealtimeManifestFunction {
+  name: string;
+  endpoint_name: string;
+  /** The source file declaring the handler, relative to the project. */
+  module: string;
+  /** The name the entry module exports the handler under. */
+  export: string;
+  /** The socket's parameter name. */
+  socket_param: string;
+  /** The injected models, in parameter order; `required_variant_refs[i]` of an open binds the i-th. */
+  injection_json: InjectionEntry[];
+  required_models: string[];
+  description?: string;
+}
+
+/**
+ * What `/app/.cozy/manifest.json` holds: the Python SDK's keys plus `runtime`, and `realtime_functions`
+ * when the project has realtime handlers.
+ */
 export interface Manifest {
   project_name: string;
   functions: ManifestFunction[];
+  /** Realtime handlers; absent when there are none. */
+  realtime_functions?: RealtimeManifestFunction[];
   models_by_function?: Record<string, Record<string, ModelSpec>>;
   resources?: Resources;
   runtime: { language: "typescript"; node: string; gen_worker: string; main: string };

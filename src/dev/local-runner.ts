@@ -2,8 +2,12 @@ import { existsSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
+import type { DevModelControl, DevPrefetchOutcome } from "../adapters/http/model-routes.js";
+import { attachRealtime } from "../adapters/http/realtime-ws.js";
 import { createDevServer } from "../adapters/http/server.js";
 import type { RunEvent } from "../contract/events.js";
+import type { Manifest } from "../contract/manifest.js";
+import { canonicalizeModelRef } from "../contract/model-ref.js";
 import type { RunResult } from "../contract/task.js";
 import { UserError } from "../contract/user-errors.js";
 import { discover } from "../discovery/discover.js";
@@ -11,6 +15,8 @@ import { readMachineInfo } from "../host/machine-info.js";
 import type { ModelHost } from "../models/host/model-host.js";
 import type { SessionLog } from "../models/sessions/execution-providers.js";
 import { Executor } from "../runtime/executor.js";
+import { RealtimeHost } from "../runtime/realtime/host.js";
+import type { SessionEnd } from "../runtime/realtime/session.js";
 import { loadTenantModule, PREBUILT_BUNDLE } from "../runtime/tenant-loader.js";
 import type { DevRunnerSettings } from "../settings/dev-runner.js";
 import { BackgroundTypeCheck } from "./background-typecheck.js";
@@ -59,22 +65,103 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
   const dir = resolve(options.dir);
   const outputsDir = resolve(options.outputsDir);
   const executors = new Set<Executor>();
+  const realtimeHosts = new Set<RealtimeHost>();
   const { settings } = options;
-  // Made on first need: a project without models does not pay for loading ONNX Runtime.
+  const { cozyTomlPath } = settings.project;
+  /** The manifest of the code being served (it changes when `--watch` reloads). */
+  let servedManifest: Manifest | undefined;
+  let loadedHost: ModelHost | undefined;
+  // The host's events and warnings, also seen by the model routes (what a prefetch's failure was).
+  const eventWatchers = new Set<(event: RunEvent) => void>();
+  const warningWatchers = new Set<(fields: unknown) => void>();
+  // Made on first need (a function that injects a model, or a model route): a project without
+  // models does not pay for loading ONNX Runtime.
   let models: Promise<ModelHost> | undefined;
   const modelHost = () => {
     models ??= Promise.all([import("../models/host/model-host.js"), readMachineInfo(settings.host)]).then(
-      ([{ createModelHost }, machine]) =>
-        createModelHost({
+      ([{ createModelHost }, machine]) => {
+        const host = createModelHost({
           settings: settings.models,
           machine,
-          log: sessionLog(options.log),
-          onEvent: (event) => logModelEvent(event, options.log),
-        }),
+          log: sessionLog(options.log, (fields) => {
+            for (const watch of warningWatchers) watch(fields);
+          }),
+          onEvent: (event) => {
+            logModelEvent(event, options.log);
+            for (const watch of eventWatchers) watch(event);
+          },
+        });
+        if (servedManifest) host.setManifest(servedManifest);
+        void host.refreshDiskInventory();
+        loadedHost = host;
+        return host;
+      },
     );
     return models;
   };
-  let loadedHost: ModelHost | undefined;
+  /** One model's prefetch, with its failure as the host reported it (a `model.download.failed` event and a warning). */
+  const prefetchOne = async (modelIdInput: string): Promise<DevPrefetchOutcome> => {
+    const host = await modelHost();
+    const modelId = canonicalizeModelRef(modelIdInput);
+    let errorType: string | undefined;
+    let message: string | undefined;
+    const onEvent = (event: RunEvent) => {
+      if (event.type === "model.download.failed" && event.payload.model_id === modelId)
+        errorType = event.payload.error_type;
+    };
+    const onWarning = (fields: unknown) => {
+      const { model, error } = (fields ?? {}) as { model?: unknown; error?: unknown };
+      if (model === modelId && typeof error === "string") message = error;
+    };
+    eventWatchers.add(onEvent);
+    warningWatchers.add(onWarning);
+    try {
+      await host.prefetch([modelId]);
+    } finally {
+      eventWatchers.delete(onEvent);
+      warningWatchers.delete(onWarning);
+    }
+    if (errorType === undefined && message === undefined && host.inventory().diskModels.includes(modelId))
+      return { ok: true };
+    return {
+      ok: false,
+      errorType: errorType ?? "Error",
+      message: message ?? `model ${modelId} was not downloaded; the runner's log says why`,
+    };
+  };
+  const modelControl: DevModelControl = {
+    stats: () => loadedHost?.stats() ?? {},
+    load: async (modelId) => (await modelHost()).loadModel(modelId),
+    unload: async (modelId) =>
+      loadedHost
+        ? loadedHost.unloadModel(modelId)
+        : {
+            unloaded: false,
+            reason: "not_loaded",
+            message: `model ${canonicalizeModelRef(modelId)} is not loaded`,
+          },
+    prefetch: prefetchOne,
+    warmup: async ({ fn, payload, runId, resolvedCozyModels }) => {
+      if (fn.injection_json.length === 0) return [];
+      const host = await modelHost();
+      if (resolvedCozyModels) host.setResolvedCozyModels(resolvedCozyModels);
+      const keyspace = servedManifest?.models_by_function?.[fn.name] ?? {};
+      const lease = host.lease({ runId, fn, keyspace, payload });
+      try {
+        await lease.load();
+        return lease.report().models.map((model) => model.model_id);
+      } finally {
+        lease.release();
+      }
+    },
+    refOfKey: (key) => {
+      for (const keyspace of Object.values(servedManifest?.models_by_function ?? {})) {
+        const spec = keyspace[key];
+        if (spec) return canonicalizeModelRef(spec.ref);
+      }
+      return undefined;
+    },
+  };
   let files: DevFileApi | undefined;
   let runtime = settings.runtime;
   if (options.filesDir !== undefined) {
@@ -90,11 +177,12 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
   // An image's runner serves the bundle that `build` made after type-checking the same sources.
   const checkTypes = !existsSync(join(dir, PREBUILT_BUNDLE));
   const loadExecutor = async () => {
-    const { manifest, warnings } = await discover(dir);
+    const { manifest, warnings } = await discover(dir, cozyTomlPath === undefined ? {} : { cozyTomlPath });
     const mainPath = resolve(dir, manifest.runtime.main);
     const handlers = await loadTenantModule(dir, mainPath);
-    if (manifest.functions.some((fn) => fn.injection_json.length > 0)) {
-      loadedHost = await modelHost();
+    const injecting = [...manifest.functions, ...(manifest.realtime_functions ?? [])];
+    if (injecting.some((fn) => fn.injection_json.length > 0)) await modelHost();
+    if (loadedHost) {
       loadedHost.setManifest(manifest);
       void loadedHost.refreshDiskInventory();
     }
@@ -105,7 +193,15 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
       outputsDir,
       ...(loadedHost ? { models: loadedHost } : {}),
     });
-    return { executor, warnings, mainPath };
+    const realtime = new RealtimeHost({
+      manifest,
+      handlers,
+      settings: runtime,
+      outputsDir,
+      ...(loadedHost ? { models: loadedHost } : {}),
+      onSessionEnd: (end) => options.log.logLine(sessionLine(end)),
+    });
+    return { executor, realtime, manifest, warnings, mainPath };
   };
   const afterLoad = (loaded: Awaited<ReturnType<typeof loadExecutor>>) => {
     report.discoveryWarnings(loaded.warnings);
@@ -113,13 +209,21 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
   };
   const first = await loadExecutor();
   let current = first.executor;
+  servedManifest = first.manifest;
   executors.add(current);
+  let currentRealtime = first.realtime;
+  realtimeHosts.add(currentRealtime);
   const server = createDevServer({
     executor: () => current,
     onRunDone: (result, status) => options.log.logLine(accessLine(result, status)),
     modelCache: () => loadedHost?.stats() ?? {},
     offerResolvedCozyModels: (resolved) => loadedHost?.setResolvedCozyModels(resolved),
     functions: () => current.manifestFunctions(),
+    models: modelControl,
+  });
+  const realtime = attachRealtime(server, {
+    host: () => currentRealtime,
+    maxFrameBytes: runtime.maxWsFrameBytes,
   });
   await listen(server, options.listen);
   const address = server.address() as AddressInfo;
@@ -138,7 +242,13 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
           const loaded = await loadExecutor();
           const next = loaded.executor;
           current = next;
+          servedManifest = loaded.manifest;
           executors.add(next);
+          currentRealtime = loaded.realtime;
+          realtimeHosts.add(loaded.realtime);
+          // Realtime hosts too, while sessions opened on them last.
+          for (const old of realtimeHosts)
+            if (old !== loaded.realtime && old.active === 0) realtimeHosts.delete(old);
           // Older executors are kept only while runs started on them are still in flight.
           for (const executor of executors)
             if (executor !== next && executor.inFlight === 0) executors.delete(executor);
@@ -153,14 +263,21 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
 
   return {
     url: `http://${host}:${address.port}`,
-    functions: current.functionNames(),
+    functions: [
+      ...current.functionNames(),
+      ...currentRealtime.functionNames().map((name) => `${name} (realtime)`),
+    ],
     async close() {
       await watcher?.close();
       await typeCheck.close();
       const closed = new Promise<void>((done) => server.close(() => done()));
       server.closeIdleConnections();
-      await Promise.all([...executors].map((executor) => executor.drain(options.drainTimeoutMs)));
+      await Promise.all([
+        ...[...executors].map((executor) => executor.drain(options.drainTimeoutMs)),
+        ...[...realtimeHosts].map((old) => old.drain(options.drainTimeoutMs)),
+      ]);
       server.closeAllConnections();
+      realtime.terminateAll();
       await closed;
       await loadedHost?.close();
       await files?.close();
@@ -168,12 +285,17 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
   };
 }
 
-/** Session and cache logs as plain lines (the host logs pino-style: fields, then the message). */
-function sessionLog(log: LocalRunnerOptions["log"]): SessionLog {
-  const line = (write: (message: string) => void) =>
-    ((fields: unknown, message?: string) =>
-      write(typeof fields === "string" ? fields : (message ?? ""))) as SessionLog["info"];
-  return { info: line((m) => log.info(m)), warn: line((m) => log.warn(m)) };
+/**
+ * Session and cache logs as plain lines (the host logs pino-style: fields, then the message); the
+ * fields of each warning also go to `onWarning`.
+ */
+function sessionLog(log: LocalRunnerOptions["log"], onWarning: (fields: unknown) => void): SessionLog {
+  const line = (write: (message: string) => void, tap?: (fields: unknown) => void) =>
+    ((fields: unknown, message?: string) => {
+      tap?.(fields);
+      write(typeof fields === "string" ? fields : (message ?? ""));
+    }) as SessionLog["info"];
+  return { info: line((m) => log.info(m)), warn: line((m) => log.warn(m), onWarning) };
 }
 
 function logModelEvent(event: RunEvent, log: LocalRunnerOptions["log"]): void {
@@ -200,6 +322,13 @@ function listen(server: Server, address: ListenAddress): Promise<void> {
       done();
     });
   });
+}
+
+/** One log line per realtime session, like a run's access line. */
+function sessionLine(end: SessionEnd): string {
+  const outcome = end.closedBy === "peer" ? "closed by the client" : end.reason;
+  const detail = end.failure ? ` (${end.failure.errorMessage})` : "";
+  return `ws ${end.functionName} ${end.sessionId} ${end.durationMs.toFixed(1)} ms ${outcome}${detail}`;
 }
 
 function accessLine(result: RunResult, status: number): string {

@@ -13,6 +13,8 @@ import type {
 import { UserError } from "../contract/user-errors.js";
 import { withTimeout } from "../util/with-timeout.js";
 import { type DevFileApi, startDevFileApi } from "./file-api-server.js";
+import { type RealtimeOneShotOptions, runRealtimeOneShot } from "./one-shot-realtime.js";
+import { pyRepr } from "./py-repr.js";
 import {
   type ConnectedWorker,
   type ReceivedMessage,
@@ -58,6 +60,11 @@ export interface OneShotOptions {
   writer: OneShotWriter;
   /** Aborting it after the run was sent sends `interrupt_run_cmd` (Ctrl-C); the result is still awaited. */
   cancel?: AbortSignal;
+  /**
+   * Open a realtime session of `functionName` instead of sending a run (`payload` is then unused):
+   * the run id is the session id, `requiredModels` its `required_variant_refs`.
+   */
+  realtime?: RealtimeOneShotOptions;
   /** Called once the servers listen (tests dial the bound port from here). */
   onListening?: (info: { schedulerAddress: string; fileApiUrl?: string }) => void;
 }
@@ -138,6 +145,19 @@ export async function runOneShot(options: OneShotOptions): Promise<number> {
     printConnected(worker, out);
     live = true;
     for (const received of backlog.splice(0)) handle(received);
+    if (options.realtime) {
+      const spec = {
+        sessionId: runId,
+        functionName: options.functionName,
+        requiredModels: options.requiredModels ?? [],
+        timeoutMs: options.timeoutMs ?? 0,
+        owner: options.owner ?? "",
+        userId: options.userId ?? "",
+        fileBaseUrl: fileBaseUrl ?? "",
+        fileToken: options.fileToken ?? "",
+      };
+      return await runRealtimeOneShot(scheduler, spec, options.realtime, out, options.cancel);
+    }
 
     const result = new Promise<TaskExecutionResult__Output>((resolve) => {
       onResult = resolve;
@@ -265,22 +285,6 @@ function printable(value: unknown): unknown {
     return sorted;
   }
   return value;
-}
-
-/** A string as Python's repr() writes it (the Python SDK prints with it). */
-function pyRepr(text: string): string {
-  const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
-  let body = "";
-  for (const char of text) {
-    const code = char.codePointAt(0) ?? 0;
-    if (char === "\\" || char === quote) body += `\\${char}`;
-    else if (char === "\n") body += "\\n";
-    else if (char === "\r") body += "\\r";
-    else if (char === "\t") body += "\\t";
-    else if (code < 0x20 || code === 0x7f) body += `\\x${code.toString(16).padStart(2, "0")}`;
-    else body += char;
-  }
-  return `${quote}${body}${quote}`;
 }
 
 function pyList(items: readonly string[]): string {

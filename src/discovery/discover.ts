@@ -1,7 +1,12 @@
 import { relative, sep } from "node:path";
 import type { ts } from "ts-morph";
 import type { JsonSchema } from "../contract/json-schema.js";
-import type { Manifest, ManifestFunction, TypeLocation } from "../contract/manifest.js";
+import type {
+  Manifest,
+  ManifestFunction,
+  RealtimeManifestFunction,
+  TypeLocation,
+} from "../contract/manifest.js";
 import type { Problem } from "../contract/problems.js";
 import { GEN_WORKER_VERSION, NODE_ENGINES } from "../host/package.js";
 import { ConfigError, type CozyConfig, loadCozyConfig } from "../project/cozy-toml.js";
@@ -10,6 +15,7 @@ import { findHandlers, type Handler } from "./handlers.js";
 import { checkInjections, keyspaceFor } from "./keyspace.js";
 import { DiscoveryError, problemAt } from "./problems.js";
 import { createTenantProgram } from "./program.js";
+import type { RealtimeHandler } from "./realtime-handlers.js";
 import { SchemaBuilder } from "./schema-builder.js";
 import { isSdkFile } from "./sdk-types.js";
 
@@ -19,12 +25,17 @@ export interface DiscoveryResult {
   warnings: Problem[];
 }
 
+export interface DiscoverOptions {
+  /** `COZY_MANIFEST_PATH`: the cozy.toml to read instead of `<projectDir>/cozy.toml`. */
+  cozyTomlPath?: string;
+}
+
 /**
  * Reads a tenant project (cozy.toml and the TypeScript it names as `main`) and builds its
  * manifest without running any tenant code. Throws {@link DiscoveryError} listing every problem.
  */
-export async function discover(projectDir: string): Promise<DiscoveryResult> {
-  const config = await loadConfig(projectDir);
+export async function discover(projectDir: string, options: DiscoverOptions = {}): Promise<DiscoveryResult> {
+  const config = await loadConfig(projectDir, options.cozyTomlPath);
   const { project, entry } = createTenantProgram(config.mainPath);
   const program = project.getProgram().compilerObject;
   const checker = program.getTypeChecker();
@@ -33,30 +44,37 @@ export async function discover(projectDir: string): Promise<DiscoveryResult> {
   const warnings: Problem[] = [...config.warnings];
   const warn = (node: ts.Node, message: string) => warnings.push(problemAt(node, message));
 
-  const handlers = findHandlers(entry, checker, report, warn);
+  const found = findHandlers(entry, checker, report, warn);
   const functions: ManifestFunction[] = [];
-  for (const handler of handlers) {
+  for (const handler of found.handlers) {
     const keyspace = keyspaceFor(handler.endpointName, config);
     if (!checkInjections(handler, keyspace, checker, report)) continue;
     const builderOptions = { checker, program, report };
     functions.push(describeHandler(handler, config, builderOptions));
   }
-  checkEndpointCollisions(handlers, config, report);
-  warnings.push(...unusedEndpointTables(config, handlers));
+  const realtime = found.realtime
+    .filter((handler) => checkInjections(handler, keyspaceFor(handler.endpointName, config), checker, report))
+    .map((handler) => describeRealtimeHandler(handler, config));
+  const all = [...found.handlers, ...found.realtime];
+  checkEndpointCollisions(all, config, report);
+  warnings.push(...unusedEndpointTables(config, all));
   if (problems.length > 0) throw new DiscoveryError(sortProblems(problems));
-  if (handlers.length === 0) {
+  if (all.length === 0) {
     warnings.push({
       file: config.mainPath,
       message:
         'no handlers found: export a function whose first parameter is `ctx: ActionContext` (import type { ActionContext } from "gen-worker")',
     });
   }
-  return { manifest: assembleManifest(config, functions), warnings };
+  return { manifest: assembleManifest(config, functions, realtime), warnings };
 }
 
-async function loadConfig(projectDir: string): Promise<CozyConfig> {
+async function loadConfig(projectDir: string, cozyTomlPath: string | undefined): Promise<CozyConfig> {
   try {
-    return await loadCozyConfig(projectDir, { packageVersion: GEN_WORKER_VERSION });
+    return await loadCozyConfig(projectDir, {
+      packageVersion: GEN_WORKER_VERSION,
+      ...(cozyTomlPath === undefined ? {} : { cozyTomlPath }),
+    });
   } catch (error) {
     if (error instanceof ConfigError) throw new DiscoveryError(error.problems);
     throw error;
@@ -107,6 +125,23 @@ function describeHandler(handler: Handler, config: CozyConfig, options: BuilderO
   };
 }
 
+function describeRealtimeHandler(handler: RealtimeHandler, config: CozyConfig): RealtimeManifestFunction {
+  return {
+    name: handler.name,
+    endpoint_name: handler.endpointName,
+    module: projectPath(config, handler.file),
+    export: handler.exportName,
+    socket_param: handler.socketParam,
+    injection_json: handler.injections.map((injection) => ({
+      param: injection.param,
+      type: "gen-worker.Model",
+      model_ref: { source: "fixed", key: injection.key },
+    })),
+    required_models: handler.injections.map((injection) => injection.key),
+    ...(handler.description ? { description: handler.description } : {}),
+  };
+}
+
 function describeType(
   type: ts.Type,
   node: ts.Node,
@@ -136,11 +171,11 @@ function typeModule(config: CozyConfig, file: string): string {
 }
 
 function checkEndpointCollisions(
-  handlers: Handler[],
+  handlers: (Handler | RealtimeHandler)[],
   config: CozyConfig,
   report: (node: ts.Node, message: string) => void,
 ): void {
-  const byEndpoint = new Map<string, Handler>();
+  const byEndpoint = new Map<string, Handler | RealtimeHandler>();
   for (const handler of handlers) {
     const first = byEndpoint.get(handler.endpointName);
     if (!first) {
@@ -155,7 +190,7 @@ function checkEndpointCollisions(
   }
 }
 
-function unusedEndpointTables(config: CozyConfig, handlers: Handler[]): Problem[] {
+function unusedEndpointTables(config: CozyConfig, handlers: (Handler | RealtimeHandler)[]): Problem[] {
   const endpoints = new Set(handlers.map((handler) => handler.endpointName));
   return Object.keys(config.endpoints)
     .filter((name) => !endpoints.has(name))
@@ -165,15 +200,20 @@ function unusedEndpointTables(config: CozyConfig, handlers: Handler[]): Problem[
     }));
 }
 
-function assembleManifest(config: CozyConfig, functions: ManifestFunction[]): Manifest {
+function assembleManifest(
+  config: CozyConfig,
+  functions: ManifestFunction[],
+  realtime: RealtimeManifestFunction[],
+): Manifest {
   const modelsByFunction = Object.fromEntries(
-    functions
+    [...functions, ...realtime]
       .map((fn) => [fn.name, keyspaceFor(fn.endpoint_name, config).models] as const)
       .filter(([, models]) => Object.keys(models).length > 0),
   );
   return {
     project_name: config.projectName,
     functions,
+    ...(realtime.length > 0 ? { realtime_functions: realtime } : {}),
     ...(Object.keys(modelsByFunction).length > 0 ? { models_by_function: modelsByFunction } : {}),
     ...(Object.keys(config.resources).length > 0 ? { resources: config.resources } : {}),
     runtime: {

@@ -1,15 +1,17 @@
 import { ts } from "ts-morph";
-import { slugify } from "../project/slug.js";
+import {
+  endpointFromDoc,
+  type HandlerFunction,
+  type Injection,
+  injectionKey,
+  preferredExportName,
+  type Report,
+} from "./handler-parts.js";
 import { readDoc } from "./jsdoc.js";
+import { analyzeRealtimeHandler, type RealtimeHandler, socketParamIndex } from "./realtime-handlers.js";
 import { isSdkType } from "./sdk-types.js";
 
-export interface Injection {
-  param: string;
-  source: "fixed" | "payload";
-  /** The model key (fixed) or the payload field that names the key (payload). */
-  key: string;
-  node: ts.Node;
-}
+export type { Injection } from "./handler-parts.js";
 
 /** A handler as found in the source: everything the manifest needs, still as TypeScript types. */
 export interface Handler {
@@ -26,9 +28,11 @@ export interface Handler {
   injections: Injection[];
 }
 
-type Report = (node: ts.Node, message: string) => void;
-
-type HandlerFunction = ts.FunctionDeclaration | ts.ArrowFunction | ts.FunctionExpression;
+/** The handlers of a project: task handlers and realtime handlers, each in source order. */
+export interface FoundHandlers {
+  handlers: Handler[];
+  realtime: RealtimeHandler[];
+}
 
 const STREAM_TYPES = new Set([
   "AsyncIterable",
@@ -44,16 +48,18 @@ const PAYLOAD_HINT =
 
 /**
  * Every handler the entry module exports, directly or through re-exports, once each however
- * often it is exported, in source order (by file, then position).
+ * often it is exported, in source order (by file, then position). A handler whose second parameter
+ * is a `RealtimeSocket` is a realtime handler.
  */
 export function findHandlers(
   entry: ts.SourceFile,
   checker: ts.TypeChecker,
   report: Report,
   warn: Report,
-): Handler[] {
+): FoundHandlers {
+  const found: FoundHandlers = { handlers: [], realtime: [] };
   const moduleSymbol = checker.getSymbolAtLocation(entry);
-  if (!moduleSymbol) return [];
+  if (!moduleSymbol) return found;
   const exportNamesByDeclaration = new Map<ts.Node, string[]>();
   for (const exported of checker.getExportsOfModule(moduleSymbol)) {
     const target = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
@@ -63,12 +69,12 @@ export function findHandlers(
     names.push(exported.getName());
     exportNamesByDeclaration.set(declaration, names);
   }
-  const handlers: Handler[] = [];
   for (const [declaration, exportNames] of sortBySource(exportNamesByDeclaration)) {
     const handler = analyzeHandler(declaration, exportNames, checker, report, warn);
-    if (handler) handlers.push(handler);
+    if (handler && "socketParam" in handler) found.realtime.push(handler);
+    else if (handler) found.handlers.push(handler);
   }
-  return handlers;
+  return found;
 }
 
 function analyzeHandler(
@@ -77,7 +83,7 @@ function analyzeHandler(
   checker: ts.TypeChecker,
   report: Report,
   warn: Report,
-): Handler | undefined {
+): Handler | RealtimeHandler | undefined {
   const fn = handlerFunction(declaration);
   if (!fn) return undefined;
   const nameNode = declarationName(declaration);
@@ -99,6 +105,9 @@ function analyzeHandler(
       );
     }
     return undefined;
+  }
+  if (socketParamIndex(fn, checker) !== undefined) {
+    return analyzeRealtimeHandler({ fn, name, nameNode, declaration, exportNames }, checker, report, warn);
   }
 
   let failed = false;
@@ -261,11 +270,8 @@ function analyzeInjection(
     );
     return undefined;
   }
-  const [argument] =
-    (type as ts.ObjectType).objectFlags & ts.ObjectFlags.Reference
-      ? checker.getTypeArguments(type as ts.TypeReference)
-      : [];
-  if (!argument?.isStringLiteral()) {
+  const key = injectionKey(type, checker);
+  if (key === undefined) {
     const example = source === "fixed" ? 'Model<"ocr-det">' : 'PayloadModel<"model">';
     const what =
       source === "fixed" ? "model key from cozy.toml [models]" : "payload field that names the model";
@@ -275,7 +281,7 @@ function analyzeInjection(
     );
     return undefined;
   }
-  return { param: paramName, source, key: argument.value, node: param.type };
+  return { param: paramName, source, key, node: param.type };
 }
 
 function analyzeOutput(
@@ -310,24 +316,6 @@ export function streamedType(type: ts.Type, checker: ts.TypeChecker): ts.Type | 
   return checker.getTypeArguments(type as ts.TypeReference)[0];
 }
 
-function endpointFromDoc(
-  tags: { name: string; text: string }[],
-  name: string,
-  node: ts.Node,
-  fail: Report,
-): string {
-  const override = tags.find((tag) => tag.name === "endpoint");
-  if (!override) return slugify(name);
-  const slug = slugify(override.text);
-  if (override.text === "" || slug !== override.text) {
-    fail(
-      node,
-      `handler '${name}' has @endpoint "${override.text}": an endpoint name must be a slug${slug ? `; write @endpoint ${slug}` : " of a-z, 0-9, '-' and '.'"}`,
-    );
-  }
-  return slug;
-}
-
 function maxConcurrencyFromDoc(
   tags: { name: string; text: string }[],
   node: ts.Node,
@@ -355,11 +343,6 @@ function handlerFunction(declaration: ts.Node): HandlerFunction | undefined {
 function declarationName(declaration: ts.Node): ts.Node | undefined {
   if (ts.isFunctionDeclaration(declaration) || ts.isVariableDeclaration(declaration)) return declaration.name;
   return undefined;
-}
-
-/** The export name to load the handler by: its own name when exported under it, else the first. */
-function preferredExportName(name: string, exportNames: string[]): string {
-  return exportNames.includes(name) ? name : ([...exportNames].sort()[0] ?? name);
 }
 
 function sortBySource<T>(map: Map<ts.Node, T>): [ts.Node, T][] {

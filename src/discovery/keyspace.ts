@@ -3,6 +3,11 @@ import type { ModelSpec } from "../contract/model-spec.js";
 import type { CozyConfig } from "../project/cozy-toml.js";
 import type { Handler } from "./handlers.js";
 
+/** What the keyspace check reads of a handler; realtime handlers have no payload. */
+export type InjectingHandler = Pick<Handler, "name" | "endpointName" | "injections"> & {
+  payload?: Handler["payload"];
+};
+
 /** The model keys a handler may use: `[endpoints.<endpoint>.models]` when present, else `[models]`. */
 export interface Keyspace {
   models: Record<string, ModelSpec>;
@@ -22,7 +27,7 @@ export function keyspaceFor(endpointName: string, config: CozyConfig): Keyspace 
  * are keys. Problems go to `report`; the return value says whether all was well.
  */
 export function checkInjections(
-  handler: Handler,
+  handler: InjectingHandler,
   keyspace: Keyspace,
   checker: ts.TypeChecker,
   report: (node: ts.Node, message: string) => void,
@@ -48,7 +53,7 @@ export function checkInjections(
 }
 
 function checkPayloadSelector(
-  handler: Handler,
+  handler: InjectingHandler,
   field: string,
   node: ts.Node,
   keyspace: Keyspace,
@@ -61,6 +66,10 @@ function checkPayloadSelector(
       node,
       `handler '${handler.name}' selects a model by payload field '${field}', but ${keyspace.table} in cozy.toml defines no keys to choose from: add them`,
     );
+    return false;
+  }
+  if (!handler.payload) {
+    report(node, `handler '${handler.name}' has no payload for a model to be selected by: use Model<"key">`);
     return false;
   }
   const property = handler.payload.type.getProperty(field);

@@ -4,7 +4,7 @@ import { SDK_ENTRY } from "./program.js";
 const SDK_DIR = SDK_ENTRY.slice(0, SDK_ENTRY.lastIndexOf("/") + 1);
 
 /** The gen-worker types that mean something to discovery. */
-export type SdkTypeName = "ActionContext" | "Asset" | "Model" | "PayloadModel" | "Integer";
+export type SdkTypeName = "ActionContext" | "Asset" | "Model" | "PayloadModel" | "Integer" | "RealtimeSocket";
 
 /** Whether a symbol is one of gen-worker's own public types (following import aliases). */
 export function isSdkSymbol(

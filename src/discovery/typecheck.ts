@@ -1,4 +1,3 @@
-
 import { dirname, relative, sep } from "node:path";
 import { ts } from "ts-morph";
 import type { Problem } from "../contract/problems.js";

@@ -175,7 +175,7 @@ export async function buildProject(options: BuildOptions): Promise<BuildResult> 
 async function discoverOrFail(dir: string): Promise<Manifest> {
   try {
     const { manifest } = await discover(dir);
-    if (manifest.functions.length === 0) {
+    if (manifest.functions.length === 0 && (manifest.realtime_functions ?? []).length === 0) {
       throw new BuildError(
         `discovery found no handlers in ${manifest.runtime.main}: export a function whose first parameter is ctx: ActionContext`,
       );

@@ -49,10 +49,17 @@ export interface CozyConfig {
 /** cozy.toml could not be read or is invalid; `problems` lists every error found. */
 export class ConfigError extends ProblemsError {}
 
-/** Validates the text of a cozy.toml; throws a {@link ConfigError} listing all the problems found. */
-export function parseCozyConfig(text: string, file: string, options: { packageVersion: string }): CozyConfig {
+/**
+ * Validates the text of a cozy.toml; throws a {@link ConfigError} listing all the problems found.
+ * `main` is relative to `projectDir`, by default the folder of `file`.
+ */
+export function parseCozyConfig(
+  text: string,
+  file: string,
+  options: { packageVersion: string; projectDir?: string },
+): CozyConfig {
   const configFile = resolve(file);
-  const dir = dirname(configFile);
+  const dir = options.projectDir === undefined ? dirname(configFile) : resolve(options.projectDir);
   const root = parseToml(text, configFile);
   const findings = new Findings(text, configFile);
   checkSchemaVersion(root, findings);
@@ -84,15 +91,29 @@ export function parseCozyConfig(text: string, file: string, options: { packageVe
   };
 }
 
-/** Reads and validates `<projectDir>/cozy.toml` and checks that its `main` file exists. */
+export interface LoadCozyConfigOptions {
+  packageVersion: string;
+  /**
+   * `COZY_MANIFEST_PATH`: the cozy.toml to read instead of `<projectDir>/cozy.toml`. Its `main` is
+   * still a path inside `projectDir`, the folder being discovered; a missing file there is an error,
+   * with no fallback to `<projectDir>/cozy.toml` (as in the Python SDK).
+   */
+  cozyTomlPath?: string;
+}
+
+/**
+ * Reads and validates the project's cozy.toml (`<projectDir>/cozy.toml`, or `cozyTomlPath`) and
+ * checks that its `main` file exists.
+ */
 export async function loadCozyConfig(
   projectDir: string,
-  options: { packageVersion: string },
+  options: LoadCozyConfigOptions,
 ): Promise<CozyConfig> {
   const dir = resolve(projectDir);
-  const file = join(dir, "cozy.toml");
-  const text = await readConfigText(dir, file);
-  const config = parseCozyConfig(text, file, options);
+  const { packageVersion, cozyTomlPath } = options;
+  const file = cozyTomlPath === undefined ? join(dir, "cozy.toml") : resolve(cozyTomlPath);
+  const text = await readConfigText(dir, file, cozyTomlPath !== undefined);
+  const config = parseCozyConfig(text, file, { packageVersion, projectDir: dir });
   await checkMainExists(config, text);
   return config;
 }
@@ -305,10 +326,7 @@ function readCuda(root: TomlTable, findings: Findings): string | undefined {
   const at = ["host", "requirements", "cuda"];
   if (cuda === undefined) return undefined;
   if (typeof cuda !== "string") {
-    findings.error(
-      at,
-      `host.requirements.cuda must be a string such as ">=12.4", found ${describe(cuda)}`,
-    );
+    findings.error(at, `host.requirements.cuda must be a string such as ">=12.4", found ${describe(cuda)}`);
     return undefined;
   }
   const clauses = cuda.split(/[\s,]+/).filter((clause) => clause !== "");
@@ -420,10 +438,7 @@ function specReader(findings: Findings): SpecReader {
 function readModelRef(value: TomlValue, at: KeyPath, findings: Findings): string | undefined {
   const example = `such as ${MODEL_REF_EXAMPLE} or "cozy:owner/repo:tag"`;
   if (typeof value !== "string") {
-    findings.error(
-      at,
-      `${keyLabel(at)} must be a model ref string ${example}, found ${describe(value)}`,
-    );
+    findings.error(at, `${keyLabel(at)} must be a model ref string ${example}, found ${describe(value)}`);
     return undefined;
   }
   const ref = value.trim();
@@ -577,12 +592,22 @@ function warnUnknownKeys(
   }
 }
 
-async function readConfigText(dir: string, file: string): Promise<string> {
+async function readConfigText(dir: string, file: string, fromVariable: boolean): Promise<string> {
   try {
     return await readFile(file, "utf8");
   } catch (error) {
-    throw new ConfigError([{ file, message: await readFailureMessage(dir, error) }]);
+    const message = fromVariable ? variableFailureMessage(dir, error) : await readFailureMessage(dir, error);
+    throw new ConfigError([{ file, message }]);
   }
+}
+
+/** cozy.toml named by `COZY_MANIFEST_PATH` cannot be read: a missing file there counts as missing. */
+function variableFailureMessage(dir: string, error: unknown): string {
+  const code = error instanceof Error && "code" in error ? error.code : undefined;
+  const fix = `point COZY_MANIFEST_PATH at the project's cozy.toml, or unset it to read ${join(dir, "cozy.toml")}`;
+  if (code === "ENOENT" || code === "ENOTDIR") return `not found (COZY_MANIFEST_PATH names it): ${fix}`;
+  if (code === "EISDIR") return `is a directory (COZY_MANIFEST_PATH names it): ${fix}`;
+  return `cannot be read (COZY_MANIFEST_PATH names it): ${error instanceof Error ? error.message : String(error)}`;
 }
 
 async function readFailureMessage(dir: string, error: unknown): Promise<string> {

@@ -1,13 +1,18 @@
 import { type HostSettings, readHostSettings } from "./host.js";
 import { type ModelSettings, readModelSettings } from "./models.js";
+import { type ProjectSettings, readProjectSettings } from "./project.js";
 import { type Environment, EnvReader, processEnvironment } from "./read.js";
 import { type RuntimeSettings, readRuntimeSettings } from "./runtime.js";
 
-/** What the dev runner (`run --local`) reads from its environment: the worker's settings minus the scheduler's. */
+/**
+ * What the dev runner (`run --local`) reads from its environment: the worker's settings minus the
+ * scheduler's, plus where the project's cozy.toml is (`COZY_MANIFEST_PATH`).
+ */
 export interface DevRunnerSettings {
   runtime: RuntimeSettings;
   models: ModelSettings;
   host: HostSettings;
+  project: ProjectSettings;
 }
 
 /** {@link DevRunnerSettings} of an environment; every malformed variable is reported, all at once. */
@@ -17,6 +22,7 @@ export function devRunnerSettingsFromEnv(env: Environment = processEnvironment()
     runtime: readRuntimeSettings(reader),
     models: readModelSettings(reader),
     host: readHostSettings(reader),
+    project: readProjectSettings(reader),
   };
   reader.done();
   return settings;

@@ -27,6 +27,8 @@ export interface RuntimeSettings {
   inputUrlAllowHosts: string[];
   /** The Cozy file API for tasks that name none: base URL and token. */
   fileApi: { baseUrl?: string; token?: string };
+  /** The largest frame of a realtime session, either way (`WORKER_MAX_WS_FRAME_BYTES`); above 0. */
+  maxWsFrameBytes: number;
 }
 
 const MIB = 1024 * 1024;
@@ -53,6 +55,7 @@ export function readRuntimeSettings(reader: EnvReader): RuntimeSettings {
     cacheMaxBytes: reader.count("WORKER_CACHE_MAX_BYTES", 10 * GIB, "0 = no cap"),
     inputUrlAllowHosts: reader.list("WORKER_INPUT_URL_ALLOW_HOSTS"),
     fileApi: { ...(baseUrl ? { baseUrl } : {}), ...(token ? { token } : {}) },
+    maxWsFrameBytes: reader.count("WORKER_MAX_WS_FRAME_BYTES", MIB, undefined, 1),
   };
 }
 

@@ -20,7 +20,6 @@ const PYTHON_ONLY: Record<string, string> = {
   WORKER_DEVICE: "cpu",
   WORKER_TORCH_VERSION: "2.10.0",
   COZY_HF_INCLUDE_OPTIONAL_COMPONENTS: "1",
-  COZY_MANIFEST_PATH: "/project/cozy.toml",
   COZY_FUNCTION_MODULES: "my_pkg.main",
   GEN_WORKER_MANIFEST_PATH: "/elsewhere/manifest.json",
   GEN_WORKER_PROJECT_ROOT: "/elsewhere",

@@ -11,9 +11,13 @@ export interface WorkerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `cozy-worker serve <project>` dialling the given scheduler. */
-export function startWorker(projectDir: string, env: NodeJS.ProcessEnv): WorkerProcess {
-  const child = spawn(process.execPath, [CLI, "serve", projectDir], {
+/** Starts `cozy-worker serve <project> [extraArgs]` dialling the given scheduler. */
+export function startWorker(
+  projectDir: string,
+  env: NodeJS.ProcessEnv,
+  extraArgs: string[] = [],
+): WorkerProcess {
+  const child = spawn(process.execPath, [CLI, "serve", projectDir, ...extraArgs], {
     env: {
       ...process.env,
       WORKER_JWT: "test-jwt",

@@ -40,7 +40,11 @@ export function buildRegistration(input: RegistrationInput): WorkerRegistration 
     memory_bytes: machine.memoryBytes,
     gpu_count: gpu?.count ?? 0,
     gpu_memory_bytes: gpu?.memoryBytes ?? 0,
-    available_functions: manifest.functions.map((fn) => fn.name),
+    // Realtime handlers are offered by name; they have no schemas, so function_schemas leaves them out.
+    available_functions: [
+      ...manifest.functions.map((fn) => fn.name),
+      ...(manifest.realtime_functions ?? []).map((fn) => fn.name),
+    ],
     vram_models: [...models.vramModels],
     supports_model_loading: input.supportsModelLoading ?? false,
     release_id: "",

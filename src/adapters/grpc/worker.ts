@@ -8,6 +8,7 @@ import type { MachineInfo } from "../../host/machine-info.js";
 import { createModelHost, type ModelHost } from "../../models/host/model-host.js";
 import { describeFailure } from "../../runtime/error-mapping.js";
 import { Executor, type HandlerTable } from "../../runtime/executor.js";
+import { RealtimeHost } from "../../runtime/realtime/host.js";
 import type { WorkerSettings } from "../../settings/worker.js";
 import { checkRotatedJwt } from "./jwt-check.js";
 import type { OutgoingMessage } from "./outbox.js";
@@ -19,6 +20,7 @@ import type {
   WorkerSchedulerMessage,
   WorkerSchedulerMessage__Output,
 } from "./proto.js";
+import { SchedulerRealtime } from "./realtime.js";
 import { buildRegistration } from "./registration.js";
 import { SchedulerConnection } from "./scheduler-connection.js";
 import { encodeMessage } from "./wire.js";
@@ -45,6 +47,8 @@ const RECENT_RESULTS = 1000;
  */
 export class Worker {
   private readonly executor: Executor;
+  private readonly realtimeHost: RealtimeHost;
+  private readonly realtime: SchedulerRealtime;
   private readonly connection: SchedulerConnection;
   private readonly recentResults = new Map<string, OutgoingMessage>();
   private token: string;
@@ -72,6 +76,20 @@ export class Worker {
       encodeOutput,
       onEvent: (event) => this.sendEvent(event),
       models: this.models,
+    });
+    this.realtimeHost = new RealtimeHost({
+      manifest,
+      handlers,
+      settings: settings.runtime,
+      onEvent: (event) => this.sendEvent(event),
+      models: this.models,
+      onSessionEnd: (end) => this.realtime.logEnd(end),
+    });
+    this.realtime = new SchedulerRealtime({
+      host: this.realtimeHost,
+      send: (bytes) => this.connection.send({ bytes, delivery: "kept" }),
+      maxSendMessageBytes: settings.maxSendMessageBytes,
+      log,
     });
     this.connection = new SchedulerConnection({
       addresses: settings.addresses,
@@ -104,8 +122,14 @@ export class Worker {
     const { drainTimeoutMs } = this.options.settings;
     const deadline = Date.now() + drainTimeoutMs;
     const deliveryReserveMs = Math.min(10_000, drainTimeoutMs / 3);
-    this.options.log.info({ inFlight: this.executor.inFlight, drainTimeoutMs }, "draining");
-    await this.executor.drain(drainTimeoutMs - deliveryReserveMs);
+    this.options.log.info(
+      { inFlight: this.executor.inFlight, realtimeSessions: this.realtimeHost.active, drainTimeoutMs },
+      "draining",
+    );
+    await Promise.all([
+      this.executor.drain(drainTimeoutMs - deliveryReserveMs),
+      this.realtimeHost.drain(drainTimeoutMs - deliveryReserveMs),
+    ]);
     const undelivered = await this.connection.stop(deadline);
     await this.models.close();
     if (undelivered.length > 0) {
@@ -144,15 +168,13 @@ export class Worker {
         if (message.deployment_artifact_config) this.deploy(message.deployment_artifact_config);
         return;
       case "realtime_open_cmd":
-        this.send(
-          {
-            realtime_close_cmd: {
-              session_id: message.realtime_open_cmd?.session_id ?? "",
-              reason: "unknown_function",
-            },
-          },
-          undefined,
-        );
+        if (message.realtime_open_cmd) this.realtime.open(message.realtime_open_cmd);
+        return;
+      case "realtime_frame":
+        if (message.realtime_frame) this.realtime.frame(message.realtime_frame);
+        return;
+      case "realtime_close_cmd":
+        if (message.realtime_close_cmd) this.realtime.close(message.realtime_close_cmd);
         return;
       default:
         this.options.log.debug({ arm: message.msg }, "unhandled scheduler message");
@@ -184,7 +206,9 @@ export class Worker {
         machine,
         settings,
         models,
-        gpuBusy: machine.gpu !== undefined && (this.executor.inFlight > 0 || this.models.loadsInFlight > 0),
+        gpuBusy:
+          machine.gpu !== undefined &&
+          (this.executor.inFlight > 0 || this.realtimeHost.active > 0 || this.models.loadsInFlight > 0),
         isHeartbeat,
         supportsModelLoading: true,
         outOfMemory: this.models.takeOutOfMemoryReport(),

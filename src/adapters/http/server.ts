@@ -7,6 +7,7 @@ import type { Executor } from "../../runtime/executor.js";
 import { withDevRunnerFileApiHint } from "../../runtime/files/file-api.js";
 import { EnvelopeError, taskFromBody } from "./envelope.js";
 import { httpStatusOf } from "./http-status.js";
+import { type DevModelControl, serveModelRoute } from "./model-routes.js";
 
 /** The largest request body the runner reads (the Python SDK's limit). */
 const MAX_BODY_BYTES = 256 * 1024 * 1024;
@@ -22,6 +23,8 @@ export interface DevServerOptions {
   offerResolvedCozyModels?(models: ResolvedCozyModels): void;
   /** The functions of the current code, for `GET /v1/functions`; without it that route is a 404. */
   functions?(): readonly ManifestFunction[];
+  /** The model host's commands, for `/v1/models/*` and `/v1/warmup/{fn}`; without it those are 404s. */
+  models?: DevModelControl;
 }
 
 /**
@@ -69,6 +72,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: DevServ
     if (executor.cancel(runId)) return sendJson(res, 200, { ok: true, run_id: runId });
     return sendJson(res, 404, { ok: false, error: "unknown_run", message: `no run ${runId} is in flight` });
   }
+  if (await serveModelRoute(req, res, parts, options.models, executor)) return;
   sendJson(res, 404, {
     error: "not_found",
     message: `no route ${req.method} ${pathname}: use POST /v1/run/{endpoint}, GET /v1/functions, GET /v1/status or GET /health`,
