@@ -71,9 +71,6 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
   /** The manifest of the code being served (it changes when `--watch` reloads). */
   let servedManifest: Manifest | undefined;
   let loadedHost: ModelHost | undefined;
-  // The host's events and warnings, also seen by the model routes (what a prefetch's failure was).
-  const eventWatchers = new Set<(event: RunEvent) => void>();
-  const warningWatchers = new Set<(fields: unknown) => void>();
   // Made on first need (a function that injects a model, or a model route): a project without
   // models does not pay for loading ONNX Runtime.
   let models: Promise<ModelHost> | undefined;
@@ -83,13 +80,8 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
         const host = createModelHost({
           settings: settings.models,
           machine,
-          log: sessionLog(options.log, (fields) => {
-            for (const watch of warningWatchers) watch(fields);
-          }),
-          onEvent: (event) => {
-            logModelEvent(event, options.log);
-            for (const watch of eventWatchers) watch(event);
-          },
+          log: sessionLog(options.log),
+          onEvent: (event) => logModelEvent(event, options.log),
         });
         if (servedManifest) host.setManifest(servedManifest);
         void host.refreshDiskInventory();
@@ -99,35 +91,10 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
     );
     return models;
   };
-  /** One model's prefetch, with its failure as the host reported it (a `model.download.failed` event and a warning). */
-  const prefetchOne = async (modelIdInput: string): Promise<DevPrefetchOutcome> => {
-    const host = await modelHost();
-    const modelId = canonicalizeModelRef(modelIdInput);
-    let errorType: string | undefined;
-    let message: string | undefined;
-    const onEvent = (event: RunEvent) => {
-      if (event.type === "model.download.failed" && event.payload.model_id === modelId)
-        errorType = event.payload.error_type;
-    };
-    const onWarning = (fields: unknown) => {
-      const { model, error } = (fields ?? {}) as { model?: unknown; error?: unknown };
-      if (model === modelId && typeof error === "string") message = error;
-    };
-    eventWatchers.add(onEvent);
-    warningWatchers.add(onWarning);
-    try {
-      await host.prefetch([modelId]);
-    } finally {
-      eventWatchers.delete(onEvent);
-      warningWatchers.delete(onWarning);
-    }
-    if (errorType === undefined && message === undefined && host.inventory().diskModels.includes(modelId))
-      return { ok: true };
-    return {
-      ok: false,
-      errorType: errorType ?? "Error",
-      message: message ?? `model ${modelId} was not downloaded; the runner's log says why`,
-    };
+  const prefetchOne = async (modelId: string): Promise<DevPrefetchOutcome> => {
+    const [outcome] = await (await modelHost()).prefetch([modelId]);
+    if (!outcome || outcome.ok) return { ok: true };
+    return { ok: false, errorType: outcome.errorType, message: outcome.message };
   };
   const modelControl: DevModelControl = {
     stats: () => loadedHost?.stats() ?? {},
@@ -285,17 +252,12 @@ export async function startLocalRunner(options: LocalRunnerOptions): Promise<Loc
   };
 }
 
-/**
- * Session and cache logs as plain lines (the host logs pino-style: fields, then the message); the
- * fields of each warning also go to `onWarning`.
- */
-function sessionLog(log: LocalRunnerOptions["log"], onWarning: (fields: unknown) => void): SessionLog {
-  const line = (write: (message: string) => void, tap?: (fields: unknown) => void) =>
-    ((fields: unknown, message?: string) => {
-      tap?.(fields);
-      write(typeof fields === "string" ? fields : (message ?? ""));
-    }) as SessionLog["info"];
-  return { info: line((m) => log.info(m)), warn: line((m) => log.warn(m), onWarning) };
+/** Session and cache logs as plain lines (the host logs pino-style: fields, then the message). */
+function sessionLog(log: LocalRunnerOptions["log"]): SessionLog {
+  const line = (write: (message: string) => void) =>
+    ((fields: unknown, message?: string) =>
+      write(typeof fields === "string" ? fields : (message ?? ""))) as SessionLog["info"];
+  return { info: line((m) => log.info(m)), warn: line((m) => log.warn(m)) };
 }
 
 function logModelEvent(event: RunEvent, log: LocalRunnerOptions["log"]): void {

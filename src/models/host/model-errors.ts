@@ -21,6 +21,18 @@ export class DeviceMemoryError extends ResourceError {
  */
 export function modelLoadError(modelId: string, error: unknown): Error {
   if (error instanceof WorkerError) return error;
+  const mapped = mapLoadError(modelId, error);
+  // The hub's own error class stays reachable (the dev runner's prefetch reports it, as the Python SDK did).
+  mapped.cause ??= error;
+  return mapped;
+}
+
+/** The class name of the error behind a model failure: the hub's (`HfNotFoundError`) rather than the mapped one's. */
+export function modelErrorClass(error: Error): string {
+  return error.cause instanceof Error ? error.cause.name : error.name;
+}
+
+function mapLoadError(modelId: string, error: unknown): Error {
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof InsufficientDeviceMemoryError) {
     return new DeviceMemoryError(

@@ -35,11 +35,16 @@ import { ModelDiskCache, type SnapshotInfo } from "../store/disk-cache.js";
 import { diskVolumeOf } from "../store/disk-volume.js";
 import { ensureSnapshot, type ModelSnapshot } from "../store/ensure-snapshot.js";
 import { type DeviceMemoryReading, MemoryRelief, type OutOfMemoryReport } from "./memory-relief.js";
-import { DeviceMemoryError, modelLoadError } from "./model-errors.js";
+import { DeviceMemoryError, modelErrorClass, modelLoadError } from "./model-errors.js";
 import { modelHandle } from "./model-handle.js";
 import { type ModelChoice, manifestModelIds, resolveInjection, specForModel } from "./model-selection.js";
 
 export type { DeviceMemoryReading, OutOfMemoryReport } from "./memory-relief.js";
+
+/** One model of a prefetch: `errorType` is the failure's class name, the hub's where it had one. */
+export type PrefetchOutcome =
+  | { modelId: string; ok: true }
+  | { modelId: string; ok: false; errorType: string; message: string };
 
 export interface ModelHostOptions {
   diskCache: ModelDiskCache;
@@ -291,21 +296,21 @@ export class ModelHost implements ModelProvider {
 
   /**
    * Downloads the models (`required_variant_refs`) into the disk cache, a few at a time; failures are
-   * logged and reported as `model.download.failed`, never thrown.
+   * logged, reported as `model.download.failed` and returned, never thrown.
    */
-  async prefetch(modelIds: readonly string[]): Promise<void> {
+  async prefetch(modelIds: readonly string[]): Promise<PrefetchOutcome[]> {
     const limit = pLimit(this.options.prefetchConcurrency);
     const ids = [...new Set(modelIds.map(canonicalizeModelRef))];
-    await Promise.all(
+    return Promise.all(
       ids.map((modelId) =>
-        limit(async () => {
+        limit(async (): Promise<PrefetchOutcome> => {
           try {
             await this.fetch(modelId, specForModel(modelId, this.manifest));
+            return { modelId, ok: true };
           } catch (error) {
-            this.options.log.warn(
-              { model: modelId, error: (error as Error).message },
-              `prefetch of ${modelId} failed`,
-            );
+            const failure = error as Error;
+            this.options.log.warn({ model: modelId, error: failure.message }, `prefetch of ${modelId} failed`);
+            return { modelId, ok: false, errorType: modelErrorClass(failure), message: failure.message };
           }
         }),
       ),
