@@ -289,7 +289,9 @@ function drainAnd(req: IncomingMessage, answer: () => void): void {
 function listen(server: Server, port: number, host: string): Promise<void> {
   return new Promise((done, fail) => {
     server.once("error", (error: NodeJS.ErrnoException) =>
-      fail(Object.assign(new Error(`cannot listen on ${host}:${port}: ${error.message}`), { code: error.code })),
+      fail(
+        Object.assign(new Error(`cannot listen on ${host}:${port}: ${error.message}`), { code: error.code }),
+      ),
     );
     server.listen(port, host, () => done());
   });

@@ -141,7 +141,13 @@ describe("cozy-worker invoke --scheduler with cozy-worker serve", () => {
     const port = (busy.address() as { port: number }).port;
     const dir = await mkdtemp(join(tmpdir(), "invoke-files-"));
     try {
-      const invocation = invoke(["echo", "--serve-files-dir", dir, "--serve-files-listen", `127.0.0.1:${port}`]);
+      const invocation = invoke([
+        "echo",
+        "--serve-files-dir",
+        dir,
+        "--serve-files-listen",
+        `127.0.0.1:${port}`,
+      ]);
       expect(await invocation.exited).toBe(2);
       expect(invocation.stderr()).toContain(
         `cannot listen on 127.0.0.1:${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port}: another process is listening there; pick another address with --serve-files-listen host:port`,

@@ -4,7 +4,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buffer } from "node:stream/consumers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../support/runner-process.js";
 import type { Manifest } from "../../src/contract/manifest.js";
 import { collectContext, packEntries, textEntry } from "../../src/image/context.js";
 import {
@@ -19,6 +18,7 @@ import { BuildProgress, type Step } from "../../src/image/progress.js";
 import { PushProgress, splitTag } from "../../src/image/push.js";
 import { stageDependencies } from "../../src/image/stage.js";
 import { formatBytes } from "../../src/util/format-bytes.js";
+import { REPO_ROOT } from "../support/runner-process.js";
 
 const GOOD = `ARG BASE_IMAGE=node:22-bookworm-slim
 ARG GEN_WORKER_DEPS

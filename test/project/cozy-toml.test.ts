@@ -165,12 +165,7 @@ describe("parseCozyConfig: problems", () => {
       ['missing key name: add name = "my-worker"'],
     ],
     ["name blank", HEADER.replace('"my-worker"', '"  "'), 2, ["name cannot be empty"]],
-    [
-      "name without a slug",
-      HEADER.replace('"my-worker"', '"!!!"'),
-      2,
-      ['invalid name "!!!"', "slug"],
-    ],
+    ["name without a slug", HEADER.replace('"my-worker"', '"!!!"'), 2, ['invalid name "!!!"', "slug"]],
     ["name not a string", HEADER.replace('"my-worker"', "5"), 2, ["name must be a string", "found 5"]],
     [
       "main missing",

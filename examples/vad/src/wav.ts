@@ -14,7 +14,9 @@ export function decodeWav(bytes: Uint8Array): Audio {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const tag = (offset: number) => String.fromCharCode(...bytes.subarray(offset, offset + 4));
   if (bytes.byteLength < 12 || tag(0) !== "RIFF" || tag(8) !== "WAVE")
-    throw new ValidationError("the audio is not a WAV file (no RIFF/WAVE header): send 16-bit PCM or float WAV");
+    throw new ValidationError(
+      "the audio is not a WAV file (no RIFF/WAVE header): send 16-bit PCM or float WAV",
+    );
   let format: { code: number; channels: number; rate: number; bits: number } | undefined;
   let offset = 12;
   while (offset + 8 <= bytes.byteLength) {

@@ -36,7 +36,10 @@ class Page {
 
   message(index: number): OutgoingMessage {
     const start = index === 0 ? 0 : (this.ends[index - 1] as number);
-    const message: OutgoingMessage = { bytes: this.bytes.subarray(start, this.ends[index]), delivery: "kept" };
+    const message: OutgoingMessage = {
+      bytes: this.bytes.subarray(start, this.ends[index]),
+      delivery: "kept",
+    };
     const resultOf = this.resultOf[index];
     if (resultOf !== undefined) message.resultOf = resultOf;
     return message;
@@ -120,7 +123,9 @@ export class UnconfirmedWrites {
   /** Takes every unconfirmed message, in write order, to be sent again. */
   takeAll(): OutgoingMessage[] {
     const messages: OutgoingMessage[] = [];
-    this.forEach((page, index) => messages.push(page.message(index)));
+    this.visitEach((page, index) => {
+      messages.push(page.message(index));
+    });
     this.confirmAll();
     return messages;
   }
@@ -134,14 +139,14 @@ export class UnconfirmedWrites {
   /** Run ids whose results are among the unconfirmed messages. */
   results(): string[] {
     const ids: string[] = [];
-    this.forEach((page, index) => {
+    this.visitEach((page, index) => {
       const runId = page.resultOf[index];
       if (runId !== undefined) ids.push(runId);
     });
     return ids;
   }
 
-  private forEach(visit: (page: Page, index: number) => void): void {
+  private visitEach(visit: (page: Page, index: number) => void): void {
     let remaining = this.count;
     this.pages.forEach((page, p) => {
       for (let index = p === 0 ? this.head : 0; index < page.count && remaining > 0; index++, remaining--) {

@@ -309,7 +309,10 @@ export class ModelHost implements ModelProvider {
             return { modelId, ok: true };
           } catch (error) {
             const failure = error as Error;
-            this.options.log.warn({ model: modelId, error: failure.message }, `prefetch of ${modelId} failed`);
+            this.options.log.warn(
+              { model: modelId, error: failure.message },
+              `prefetch of ${modelId} failed`,
+            );
             return { modelId, ok: false, errorType: modelErrorClass(failure), message: failure.message };
           }
         }),

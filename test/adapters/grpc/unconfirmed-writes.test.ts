@@ -14,7 +14,7 @@ describe("UnconfirmedWrites", () => {
   it("gives back every unconfirmed message, byte for byte and in order, across many pages", () => {
     const writes = new UnconfirmedWrites();
     const sent = Array.from({ length: 5000 }, (_, i) => message(i, 20 + (i % 300)));
-    sent.forEach((m, i) => writes.written(writes.add(m), i));
+    for (const [i, m] of sent.entries()) writes.written(writes.add(m), i);
     writes.confirmWrittenBefore(1234);
     const again = writes.takeAll();
     expect(again).toHaveLength(5000 - 1235);
