@@ -114,5 +114,15 @@ export interface RunMetrics {
   models?: ModelRunMetrics[];
   gpu_load_ms?: number;
   inference_ms?: number;
+  /**
+   * The Python SDK's hints from the payload's declared fields, when they are numbers: `steps`
+   * (`num_inference_steps`, else `steps`), `width`, `height`, `guidance` (`guidance_scale`, else
+   * `guidance`); `iters_per_s` = `steps` per second of `inference_ms`, on success.
+   */
+  steps?: number;
+  iters_per_s?: number;
+  width?: number;
+  height?: number;
+  guidance?: number;
   peak_ram_bytes: number;
 }

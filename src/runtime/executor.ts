@@ -18,6 +18,7 @@ import { resolveFileApi } from "./files/file-api.js";
 import { materializeAssets, removeRunInputs } from "./files/materialize.js";
 import { runIdProblem } from "./files/output-ref.js";
 import { LocalOutputStore, type OutputStore, RemoteOutputStore } from "./files/output-store.js";
+import { itersPerSecond, type MetricHints, metricHints } from "./metric-hints.js";
 import { checkPayloadShape } from "./payload-shape.js";
 import { peakRamBytes } from "./peak-memory.js";
 import { describeValidationErrors, ValidatorSet } from "./validation.js";
@@ -210,9 +211,11 @@ export class Executor {
     let output: unknown = null;
     let encodedOutput: Uint8Array | undefined;
     let failure: RunFailure | undefined;
+    let hints: MetricHints = {};
     try {
       const ctx = this.createContext(task, cancellation, send);
       const payload = await this.preparePayload(task, fn, cancellation);
+      hints = metricHints(fn.input_schema, payload);
       lease = this.leaseModels(task, fn, payload, cancellation);
       const models = lease ? await cancellation.race(lease.load()) : [];
       const handler = this.options.handlers[fn.export] as (...args: unknown[]) => unknown;
@@ -247,7 +250,7 @@ export class Executor {
       if (models.loadMs > 0) emit("metrics.gpu_load", { ms: Math.round(models.loadMs) });
     }
     if (!failure && inferenceMs !== undefined) emit("metrics.inference", { ms: Math.round(inferenceMs) });
-    emit("metrics.run", runMetrics(fn, failure ? undefined : inferenceMs, models));
+    emit("metrics.run", runMetrics(fn, failure ? undefined : inferenceMs, models, hints));
     return {
       runId: task.runId,
       functionName: fn.name,
@@ -535,6 +538,7 @@ function runMetrics(
   fn: ManifestFunction,
   inferenceMs: number | undefined,
   models: ModelsReport | undefined,
+  hints: MetricHints,
 ): RunMetrics {
   const metrics: Omit<RunMetrics, "peak_ram_bytes"> = { schema_version: 1, function_name: fn.name };
   const cacheState = models && worstCacheState(models.models);
@@ -542,5 +546,11 @@ function runMetrics(
   if (models && models.models.length > 0) metrics.models = models.models;
   if (models && models.loadMs > 0) metrics.gpu_load_ms = Math.round(models.loadMs);
   if (inferenceMs !== undefined) metrics.inference_ms = Math.round(inferenceMs);
+  if (hints.steps !== undefined) metrics.steps = hints.steps;
+  const itersPerS = itersPerSecond(hints.steps, metrics.inference_ms);
+  if (itersPerS !== undefined) metrics.iters_per_s = itersPerS;
+  if (hints.width !== undefined) metrics.width = hints.width;
+  if (hints.height !== undefined) metrics.height = hints.height;
+  if (hints.guidance !== undefined) metrics.guidance = hints.guidance;
   return { ...metrics, peak_ram_bytes: peakRamBytes() };
 }

@@ -183,6 +183,108 @@ describe("executor", () => {
     expect(progress).toMatchObject([{ progress: 0 }, { progress: 1, stage: "done" }]);
   });
 
+  it("adds the Python SDK's payload hints to metrics.run: steps, width, height, guidance and iters_per_s", async () => {
+    // Discovery's shape: the payload type under $defs, the root a $ref to it.
+    const generation = {
+      $schema: DRAFT,
+      $ref: "#/$defs/Gen",
+      $defs: {
+        Gen: objectSchema(
+          {
+            num_inference_steps: { type: "number" },
+            steps: { type: "number" },
+            guidance_scale: { type: "number" },
+            guidance: {},
+            width: { type: "number" },
+            height: { type: "number" },
+            fail: { type: "boolean" },
+          },
+          [],
+        ),
+      },
+    };
+    const handler = async (_ctx: ActionContext, input: { fail?: boolean }) => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      if (input.fail) throw new Error("boom");
+      return { text: "ok" };
+    };
+    const exec = executor([fn("generate", "single", { input_schema: generation }), fn("plain", "single")], {
+      generate: handler,
+      plain: handler,
+    });
+    const metricsOf = async (name: string, payload: unknown) => {
+      const { events } = await collect(exec, task(name, payload));
+      const run = events.find((e) => e.type === "metrics.run");
+      if (run?.type !== "metrics.run") throw new Error("no metrics.run event");
+      return run.payload;
+    };
+
+    const run = await metricsOf("generate", {
+      num_inference_steps: 20,
+      steps: 99,
+      guidance_scale: 7.5,
+      width: 512.9,
+      height: 768,
+    });
+    expect(run).toMatchObject({ steps: 20, guidance: 7.5, width: 512, height: 768 });
+    expect(run.inference_ms).toBeGreaterThan(0);
+    expect(run.iters_per_s).toBeCloseTo(20 / ((run.inference_ms ?? 0) / 1000), 9);
+    expect(Object.keys(run)).toEqual([
+      "schema_version",
+      "function_name",
+      "inference_ms",
+      "steps",
+      "iters_per_s",
+      "width",
+      "height",
+      "guidance",
+      "peak_ram_bytes",
+    ]);
+
+    // A 0 in the first field of a pair falls through to the second (Python's `a or b`); booleans and
+    // strings are not numbers; a width of 0 is still a width.
+    const fallback = await metricsOf("generate", {
+      num_inference_steps: 0,
+      steps: 4.7,
+      guidance_scale: 0,
+      guidance: true,
+      width: 0,
+    });
+    expect(fallback).toMatchObject({ steps: 4, width: 0 });
+    expect(fallback).not.toHaveProperty("guidance");
+    expect(fallback).not.toHaveProperty("height");
+
+    // A failed run keeps the hints but has no inference time, so no iters_per_s.
+    const failed = await metricsOf("generate", { steps: 8, fail: true });
+    expect(failed).toMatchObject({ steps: 8 });
+    expect(failed).not.toHaveProperty("inference_ms");
+    expect(failed).not.toHaveProperty("iters_per_s");
+
+    // Fields the payload type does not declare are not read: the client cannot write the metrics.
+    const undeclared = await metricsOf("plain", { text: "x", steps: 30, width: 512, guidance: 7 });
+    for (const key of ["steps", "iters_per_s", "width", "height", "guidance"]) {
+      expect(undeclared).not.toHaveProperty(key);
+    }
+  });
+
+  it("reports no models for a run that injects none, whatever required_variant_refs names: no metrics.fetch, no models, no cache_state", async () => {
+    const exec = executor([fn("plain", "single")], { plain: async () => ({ text: "ok" }) });
+    const { result, events, types } = await collect(
+      exec,
+      task("plain", { text: "x" }, { requiredModels: ["hf:acme/det", "cozy:acme/sd@sha256:abcd"] }),
+    );
+    expect(result.success).toBe(true);
+    expect(types).toEqual([
+      "metrics.compute.started",
+      "metrics.compute.completed",
+      "metrics.inference",
+      "metrics.run",
+    ]);
+    const run = events.at(-1)?.payload as Record<string, unknown>;
+    expect(run).not.toHaveProperty("models");
+    expect(run).not.toHaveProperty("cache_state");
+  });
+
   it("refuses to start when the manifest names an export the module lacks", () => {
     expect(() => executor([fn("missing", "single")], {})).toThrow(/no such function/);
   });

@@ -66,6 +66,25 @@ describe("cozy-worker serve against a scheduler on loopback", () => {
     expect(result.output_payload.byteLength).toBe(0);
   });
 
+  it("writes payload_json as JSON.stringify does: the payload's key order, compact, UTF-8, 1 not 1.0", async () => {
+    sendRun(scheduler, "grpc-json", "words", { text: "héllo wörld" });
+    expect((await resultOf(scheduler, "grpc-json")).success).toBe(true);
+    const raw = (type: string) =>
+      scheduler.received
+        .map((r) => r.message.worker_event)
+        .filter((event) => event?.run_id === "grpc-json" && event.event_type === type)
+        .map((event) => event?.payload_json.toString("utf8"));
+    // The Python SDK: {"delta":"h\u00e9llo"}, {"progress": 1.0, "stage": ...} and metrics.run's keys sorted.
+    expect(raw("output.delta")).toEqual(['{"delta":"héllo"}', '{"delta":"wörld"}']);
+    const progress = raw("job.progress");
+    expect(progress).toHaveLength(2);
+    expect(progress[0]).toMatch(/^\{"progress":0\.5,"stage":"speaking","timestamp":\d+(\.\d+)?\}$/);
+    expect(progress[1]).toMatch(/^\{"progress":1,"stage":"speaking","timestamp":\d+(\.\d+)?\}$/);
+    expect(raw("metrics.run")[0]).toMatch(
+      /^\{"schema_version":1,"function_name":"words","inference_ms":\d+,"peak_ram_bytes":\d+\}$/,
+    );
+  });
+
   it("reports bad msgpack as validation, and an unknown function as an internal run_result", async () => {
     scheduler.send({
       run_request: {

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { encode } from "@msgpack/msgpack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunResponse } from "../../../src/adapters/http/client.js";
 import {
@@ -30,7 +31,11 @@ async function post(path: string, body: unknown, headers: Record<string, string>
 }
 
 beforeAll(async () => {
-  runner = await startRunner(PROJECT, { WORKER_MAX_INPUT_BYTES: "2048", WORKER_MAX_CONCURRENCY: "6" });
+  runner = await startRunner(PROJECT, {
+    WORKER_MAX_INPUT_BYTES: "2048",
+    WORKER_MAX_OUTPUT_BYTES: "4096",
+    WORKER_MAX_CONCURRENCY: "6",
+  });
 });
 
 afterAll(async () => {
@@ -211,6 +216,30 @@ describe("dev runner: limits", () => {
     const { status, body } = await post("/v1/run/echo", { text: "x".repeat(4096) });
     expect(status).toBe(413);
     expect(body.error_type).toBe("validation");
+  });
+
+  it("counts the byte limits in JSON: the request body with its envelope, the output's JSON, not msgpack", async () => {
+    // The envelope's own fields count: a small payload in a large envelope is refused.
+    const enveloped = JSON.stringify({ payload: { text: "hi" }, user_id: "u".repeat(2100) });
+    const refused = await post("/v1/run/echo", enveloped);
+    expect(refused.status).toBe(413);
+    expect(refused.body.error_message).toBe(
+      `Input payload too large: ${Buffer.byteLength(enveloped)} bytes (max 2048)`,
+    );
+    // Short decimals are 4 bytes here and 9 in msgpack: accepted here, over the limit on the worker.
+    const decimals = { text: "x", values: Array.from({ length: 300 }, () => 0.5) };
+    expect(JSON.stringify(decimals).length).toBeLessThan(2048);
+    expect(encode(decimals).byteLength).toBeGreaterThan(2048);
+    expect((await post("/v1/run/echo", decimals)).status).toBe(200);
+    // An escaped quote is 2 bytes of JSON and 1 of msgpack: an output the worker would send is refused here.
+    const quotes = { text: '"'.repeat(300), times: 7 };
+    const output = { text: Array.from({ length: 7 }, () => quotes.text).join(" "), times: 7 };
+    expect(encode(output).byteLength).toBeLessThan(4096);
+    const tooLarge = await post("/v1/run/echo", quotes);
+    expect([tooLarge.status, tooLarge.body.error_type]).toEqual([503, "resource"]);
+    expect(tooLarge.body.error_message).toBe(
+      `ResourceError: Output payload too large: ${Buffer.byteLength(JSON.stringify(output))} bytes (max 4096)`,
+    );
   });
 
   it("a full per-function limit answers 429 with Retry-After, and recovers", async () => {
