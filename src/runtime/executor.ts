@@ -286,7 +286,10 @@ export class Executor {
     if (!usesRunDir) return;
     const cleanup = stopped.then(() => {
       const current = this.active.get(task.runId);
-      if (!current || current.cancellation === cancellation) return removeRunInputs(runDir, task.runId);
+      if (!current || current.cancellation === cancellation) {
+        const { cacheDir, cacheMaxBytes } = this.options.settings;
+        return removeRunInputs(runDir, task.runId, { dir: cacheDir, maxBytes: cacheMaxBytes });
+      }
     });
     this.cleanups.add(cleanup);
     void cleanup.finally(() => this.cleanups.delete(cleanup));

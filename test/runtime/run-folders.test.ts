@@ -3,13 +3,13 @@
  * ended and its handler has stopped, unless `keepRunDirs`. Nothing else may go with it.
  */
 import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ActionContext, Asset } from "../../src/contract/handler-api.js";
 import type { Executor } from "../../src/runtime/executor.js";
 import type { RuntimeSettings } from "../../src/settings/runtime.js";
-import { makeTempDir, startServer, type TestServer } from "./files/servers.js";
+import { makeTempDir, startFakeFileApi, startServer, type TestServer } from "./files/servers.js";
 import { ASSET_DEF, DRAFT, fn, makeExecutor, task } from "./manifest-fixture.js";
 
 const readAsset = fn("read_asset", {
@@ -71,6 +71,34 @@ function executor(settings: Partial<RuntimeSettings> = {}, outputsDir?: string):
 const image = (name: string) => ({ ref: `${web.origin}/${name}.txt` });
 
 describe("run folders", () => {
+  it("after 1,000 runs with URL and Cozy file inputs: no run folder is left, and the input cache stays within its cap", async () => {
+    const files = await startFakeFileApi();
+    const cap = 20_000;
+    try {
+      const exec = executor({ cacheMaxBytes: cap });
+      for (let batch = 0; batch < 1000; batch += 50) {
+        const runs = Array.from({ length: 50 }, (_, i) => {
+          const n = batch + i;
+          const ref = `u/in-${n % 200}.bin`;
+          files.files.set(ref, { data: Buffer.from(`cozy file ${n % 200} `.padEnd(1000, ".")) });
+          // Every other run reads a URL (copied into its folder), the rest a Cozy file (cached, linked).
+          const image = n % 2 === 0 ? { ref: `${web.origin}/url-${n}.txt` } : { ref };
+          return exec.run(task("read_asset", { image }, { runId: `r-${n}`, fileBaseUrl: files.origin }));
+        });
+        const results = await Promise.all(runs);
+        expect(results.filter((r) => !r.success).map((r) => r.errorMessage)).toEqual([]);
+      }
+      await exec.drain(5_000);
+      expect(await readdir(runDir)).toEqual([]);
+      let cached = 0;
+      for (const name of await readdir(cacheDir)) cached += (await stat(join(cacheDir, name))).size;
+      expect(cached).toBeGreaterThan(0);
+      expect(cached).toBeLessThanOrEqual(cap);
+    } finally {
+      await files.close();
+    }
+  }, 60_000);
+
   it("are removed after runs that succeed, fail or time out, once their handlers stop", async () => {
     const exec = executor();
     const results = await Promise.all([

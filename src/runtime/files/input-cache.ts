@@ -136,3 +136,12 @@ export function inputCache(dir: string): InputCache {
   }
   return cache;
 }
+
+/**
+ * Brings the cache of `dir` back under `maxBytes` once a run has let go of its files (files in use may
+ * hold it over the cap meanwhile). Nothing to do for a folder this process never cached into.
+ */
+export async function trimInputCache(dir: string, maxBytes: number): Promise<void> {
+  const cache = caches.get(resolve(dir));
+  if (cache !== undefined && maxBytes > 0 && cache.bytes > maxBytes) await cache.makeRoom(maxBytes);
+}

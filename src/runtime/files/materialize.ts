@@ -6,6 +6,7 @@ import { errorCode } from "../../util/io-errors.js";
 import { type AssetInfo, type AssetWire, RuntimeAsset } from "./asset.js";
 import { downloadCozyRef } from "./cozy-input.js";
 import type { FileApiClient } from "./file-api.js";
+import { trimInputCache } from "./input-cache.js";
 import { assertRunId, runIdProblem } from "./output-ref.js";
 import { SchemaWalker } from "./schema-walker.js";
 import { downloadUrl, type UrlDownloadOptions } from "./url-input.js";
@@ -89,7 +90,11 @@ export function runInputsDir(runDir: string, runId: string): string {
  * the run directory (a run id may be "cache" or "models"). Never throws: a file that cannot be
  * removed is reported as a warning and the run's result stands.
  */
-export async function removeRunInputs(runDir: string, runId: string): Promise<void> {
+export async function removeRunInputs(
+  runDir: string,
+  runId: string,
+  cache: { dir: string; maxBytes: number },
+): Promise<void> {
   if (runIdProblem(runId)) return;
   const inputsDir = runInputsDir(runDir, runId);
   try {
@@ -103,7 +108,10 @@ export async function removeRunInputs(runDir: string, runId: string): Promise<vo
       `could not remove the input files of run ${runId} (${inputsDir}): ${(error as Error).message}; remove them by hand`,
       { code: "COZY_RUN_DIR_CLEANUP" },
     );
+    return;
   }
+  // The run's links to cached files are gone, so the files over the cap that it held can go too.
+  await trimInputCache(cache.dir, cache.maxBytes).catch(() => undefined);
 }
 
 function download(wire: AssetWire, options: MaterializeOptions, signal: AbortSignal): Promise<AssetInfo> {
