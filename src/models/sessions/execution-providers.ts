@@ -6,7 +6,10 @@ import { dirname, join } from "node:path";
 import { InferenceSession, env as ortEnv } from "onnxruntime-node";
 import type { Logger } from "../../host/logger.js";
 import type { OrtLogLevel, ProviderName } from "../../settings/models.js";
+import { keepOrtTelemetryOff } from "../../settings/ort-telemetry.js";
 import { isOutOfMemory } from "./out-of-memory.js";
+
+keepOrtTelemetryOff();
 
 /** Every provider was tried and none could create the session; `failures` holds each one's reason. */
 export class SessionCreateError extends Error {
