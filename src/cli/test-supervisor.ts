@@ -6,9 +6,12 @@
  * child, prints the payload that blocked it and exits 1.
  */
 import { spawn } from "node:child_process";
-import { writeSync } from "node:fs";
+import { mkdtempSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
+import { environmentWithTempDir } from "../settings/child-environment.js";
 
 const BEAT_MS = 250;
 /** How long past the run's timeout a silent child is given before it counts as blocked. */
@@ -31,8 +34,12 @@ export interface Supervised {
 
 /** Runs the child to its end; resolves to the exit code. */
 export function superviseFuzz(options: Supervised): Promise<number> {
+  // The child's temporary folders go in one of ours, removed at the end: a child killed for blocking
+  // its event loop has no chance to remove its own.
+  const tempDir = mkdtempSync(join(tmpdir(), "cozy-fuzz-"));
   const child = spawn(process.execPath, [...process.execArgv, ...options.args], {
     stdio: ["inherit", "inherit", "inherit", "pipe"],
+    env: environmentWithTempDir(tempDir),
   });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   process.on("SIGINT", forward);
@@ -57,6 +64,7 @@ export function superviseFuzz(options: Supervised): Promise<number> {
   return new Promise((done) => {
     child.once("exit", (code) => {
       clearInterval(watch);
+      rmSync(tempDir, { recursive: true, force: true });
       process.off("SIGINT", forward);
       process.off("SIGTERM", forward);
       done(blocked ? 1 : (code ?? 1));

@@ -14,7 +14,7 @@ export interface RunnerProcess {
   child: ChildProcess;
   /** Everything the runner printed on stderr so far. */
   stderr(): string;
-  /** Sends a signal and resolves with the exit code. */
+  /** Sends a signal, resolves with the exit code once the runner has exited and its outputs folder is removed. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -54,7 +54,9 @@ export async function startRunner(
     stderr: () => stderr,
     async stop(signal = "SIGTERM") {
       if (child.exitCode === null) child.kill(signal);
-      return exited;
+      const code = await exited;
+      await rm(outputsDir, { recursive: true, force: true });
+      return code;
     },
   };
 }

@@ -3,6 +3,8 @@
  * payload and the handler's stack, reproduces a run from its seed, and passes on the examples;
  * `fuzz()` reports each kind of finding with the smallest payload that causes it.
  */
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FuzzFinding, FuzzReport, TestKit } from "../../src/testing/index.js";
@@ -92,20 +94,28 @@ describe("cozy-worker test --fuzz", () => {
 
 describe("cozy-worker test, watching the fuzzer from outside", () => {
   it("stops a handler that blocks the event loop, prints its payload and exits 1", async () => {
-    const { code, stdout } = await cli([
-      "test",
-      join(PROJECTS, "findings"),
-      "--fuzz",
-      "50",
-      "--seed",
-      "42",
-      "--timeout-ms",
-      "200",
-      "--endpoint",
-      "spin",
-      "--endpoint",
-      "label",
-    ]);
+    const temp = await mkdtemp(join(tmpdir(), "fuzz-blocked-"));
+    const { code, stdout } = await cli(
+      [
+        "test",
+        join(PROJECTS, "findings"),
+        "--fuzz",
+        "50",
+        "--seed",
+        "42",
+        "--timeout-ms",
+        "200",
+        "--endpoint",
+        "spin",
+        "--endpoint",
+        "label",
+      ],
+      { TMPDIR: temp },
+    );
+    // The killed child's temporary folders went with it.
+    const left = await readdir(temp);
+    await rm(temp, { recursive: true, force: true });
+    expect(left).toEqual([]);
     expect(code).toBe(1);
     expect(stdout).toMatch(
       /FAIL {2}spin: blocked the event loop \(no sign of life for \d+ s during a run with a 200 ms timeout\); the fuzzer was stopped, so the payload is not shrunk\n {8}payload: \{"n":\d+\}\n/,
