@@ -13,7 +13,8 @@ const project = join(root, "bench/projects/trivial");
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const CONNECTIONS = 16;
 
-export function startProcess(args, env = {}) {
+/** Starts a server; resolves once it prints its URL and, when given, a line matching `readyLine`. */
+export function startProcess(args, env = {}, readyLine = undefined) {
   const child = spawn(process.execPath, args, {
     env: { ...process.env, ...env, NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -23,7 +24,7 @@ export function startProcess(args, env = {}) {
     const onData = (chunk) => {
       output += chunk.toString();
       const match = /(http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (!match) return;
+      if (!match || (readyLine && !readyLine.test(output))) return;
       // Stop reading what it prints: the access log must not cost the load generator anything.
       child.stdout.off("data", onData).resume();
       child.stderr.off("data", onData).resume();
@@ -76,16 +77,21 @@ function row(name, { result, cpuUsPerRequest }) {
 }
 
 export async function benchRunner() {
-  const runner = await startProcess([
-    join(root, "bin/cozy-worker.js"),
-    "run",
-    "--local",
-    project,
-    "--listen",
-    "127.0.0.1:0",
-    "--outputs",
-    join(root, "bench/.work/outputs"),
-  ]);
+  const runner = await startProcess(
+    [
+      join(root, "bin/cozy-worker.js"),
+      "run",
+      "--local",
+      project,
+      "--listen",
+      "127.0.0.1:0",
+      "--outputs",
+      join(root, "bench/.work/outputs"),
+    ],
+    {},
+    // The handlers' type check runs on a worker thread for a second or two after serving starts.
+    /the handlers type-check/,
+  );
   try {
     const sample = await fetch(`${runner.url}/v1/run/ping`, {
       method: "POST",

@@ -12,11 +12,12 @@ export interface ReportLog {
  * What the dev runner tells about the project besides serving it: discovery's warnings (cozy.toml
  * typos, unused endpoint tables, ...) and the handlers' type errors. Each set is printed when it
  * differs from the one printed last, so a reload that changes nothing about it prints nothing,
- * and a set that empties says it is fixed.
+ * and a set that empties says it is fixed; the first type check also says when it found nothing.
  */
 export class ProjectReport {
   private warnings: string[] = [];
   private typeErrors: string[] = [];
+  private typeChecked = false;
 
   constructor(private readonly log: ReportLog) {}
 
@@ -30,6 +31,10 @@ export class ProjectReport {
 
   typeCheck(problems: readonly Problem[]): void {
     const lines = problems.map(formatProblem);
+    const first = !this.typeChecked;
+    this.typeChecked = true;
+    // The first check says it ran even when clean: the check takes a second or two after serving starts.
+    if (first && lines.length === 0) return this.log.info("the handlers type-check");
     if (sameLines(lines, this.typeErrors)) return;
     this.typeErrors = lines;
     if (lines.length === 0) {

@@ -33,9 +33,11 @@ describe("ProjectReport", () => {
   it("prints type errors under a count when they change, at most 20, and says when they are fixed", () => {
     const { report, lines } = recorder();
     report.typeCheck([]);
+    report.typeCheck([]);
     report.typeCheck([at(4, "Type 'string' is not assignable to type 'number'.")]);
     report.typeCheck([at(4, "Type 'string' is not assignable to type 'number'.")]);
     expect(lines).toEqual([
+      "info: the handlers type-check",
       "warning: 1 type error in the handlers: they still run here, but cozy-worker build refuses them until fixed",
       "warning: /p/src/main.ts:4:3: Type 'string' is not assignable to type 'number'.",
     ]);
