@@ -211,7 +211,8 @@ export async function benchGrpc() {
       }
     }
     const result = { echo: summarize(echo, rounds.get(echo)), worker: summarize(worker, rounds.get(worker)) };
-    return { ...result, latencyRatio: result.worker.p50 / result.echo.p50 };
+    const hostile = await worker.command("hostile", { repeats: 5 });
+    return { ...result, latencyRatio: result.worker.p50 / result.echo.p50, hostile };
   } finally {
     for (const child of started) child.stop();
   }
@@ -236,6 +237,10 @@ export function printGrpc(grpc) {
   );
   console.log(
     `p50 worker / echo: ${grpc.latencyRatio.toFixed(2)} (target ≤ 2); worker at c=${CONCURRENCY}: ${grpc.worker.c64.toFixed(0)} tasks/s (target ≥ 5,000 on 2 cores)`,
+  );
+  const { hostile } = grpc;
+  console.log(
+    `4,000,000 nils (${(hostile.bytes / 1e6).toFixed(1)} MB of msgpack) to the worker, 5 times: ${hostile.errorTypes.join(", ")} in ${hostile.median.toFixed(0)} ms median, ${hostile.max.toFixed(0)} ms max, run_request written to run_result read (target < 100 ms)`,
   );
 }
 

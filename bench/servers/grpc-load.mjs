@@ -3,7 +3,8 @@
 // and times them where a scheduler would, from the run_request written to its run_result read.
 // Forked by bench/grpc.mjs and bench/grpc-million.mjs, so that the measuring side does not share an
 // event loop with them; it says { port } once listening and { ready } once the peer has registered,
-// then answers each command ({ cmd: "sample" | "latency" | "rate" | "count", ... }) with { reply }.
+// then answers each command ({ cmd: "sample" | "latency" | "rate" | "count" | "hostile", ... }) with
+// { reply }.
 import { readFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import { encode } from "@msgpack/msgpack";
@@ -34,12 +35,12 @@ function connectWorker(call) {
   call.on("end", () => call.end());
 }
 
-function send(runId) {
-  peer.write({ run_request: { run_id: runId, function_name: "ping", input_payload: INPUT } });
+function send(runId, input = INPUT) {
+  peer.write({ run_request: { run_id: runId, function_name: "ping", input_payload: input } });
 }
 
 /** Runs one task and resolves with its run_result; rejects after `timeoutMs` without one. */
-function runOne(timeoutMs = 10_000) {
+function runOne(timeoutMs = 10_000, input = INPUT) {
   const runId = `r${nextId++}`;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no result for ${runId} in ${timeoutMs} ms`)), timeoutMs);
@@ -48,7 +49,7 @@ function runOne(timeoutMs = 10_000) {
       clearTimeout(timer);
       resolve(result);
     };
-    send(runId);
+    send(runId, input);
   });
 }
 
@@ -60,6 +61,29 @@ function percentile(sorted, p) {
 async function sample() {
   const result = await runOne();
   return { outputB64: result.output_payload.toString("base64") };
+}
+
+/**
+ * A hostile payload, `repeats` times one after another: 4,000,000 nils (a 4 MB msgpack array) beside
+ * the trivial input; ms from run_request written to run_result read, and the error type it got.
+ */
+async function hostile({ repeats }) {
+  const input = Buffer.from(encode({ n: 1, items: new Array(4_000_000).fill(null) }));
+  const samples = [];
+  const errorTypes = new Set();
+  for (let i = 0; i < repeats; i++) {
+    const sent = performance.now();
+    const result = await runOne(60_000, input);
+    samples.push(performance.now() - sent);
+    errorTypes.add(result.success ? "success" : result.error_type);
+  }
+  samples.sort((a, b) => a - b);
+  return {
+    bytes: input.byteLength,
+    median: samples[Math.floor(samples.length / 2)],
+    max: samples.at(-1),
+    errorTypes: [...errorTypes],
+  };
 }
 
 /**
@@ -227,7 +251,7 @@ function count({ total, concurrency, progressMs, graceMs = 2000, stallMs = 30_00
   });
 }
 
-const commands = { sample, latency, rate, count };
+const commands = { sample, latency, rate, count, hostile };
 
 process.on("disconnect", () => process.exit(0));
 process.on("message", async (command) => {
