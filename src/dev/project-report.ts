@@ -34,7 +34,10 @@ export class ProjectReport {
     const first = !this.typeChecked;
     this.typeChecked = true;
     // The first check says it ran even when clean: the check takes a second or two after serving starts.
-    if (first && lines.length === 0) return this.log.info("the handlers type-check");
+    if (first && lines.length === 0) {
+      this.log.info("the handlers type-check");
+      return;
+    }
     if (sameLines(lines, this.typeErrors)) return;
     this.typeErrors = lines;
     if (lines.length === 0) {
