@@ -14,7 +14,7 @@ import { CLI, REPO_ROOT, type RunnerProcess, startRunner } from "./support/runne
 
 const run = promisify(execFile);
 
-it("cozy-worker discover examples/hello prints every key of the reference manifest (reference-behaviour 3.3)", async () => {
+it("cozy-worker discover examples/hello prints every key of the reference manifest", async () => {
   const { stdout } = await run(process.execPath, [CLI, "discover", join(REPO_ROOT, "examples/hello")]);
   const manifest = JSON.parse(stdout) as Record<string, unknown> & { functions: Record<string, unknown>[] };
   expect(Object.keys(manifest)).toEqual(expect.arrayContaining(REFERENCE_TOP_LEVEL_KEYS));

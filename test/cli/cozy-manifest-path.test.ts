@@ -1,6 +1,6 @@
 /**
- * `COZY_MANIFEST_PATH` through the built CLI, as the Python SDK (gen-worker 0.2.1) reads it
- * (reference-behaviour §3.1, §4.2, §18.1): the commands that discover read that cozy.toml instead of
+ * `COZY_MANIFEST_PATH` through the built CLI, as the Python SDK (gen-worker 0.2.1) reads it:
+ * the commands that discover read that cozy.toml instead of
  * `<dir>/cozy.toml`, and `serve` exits 2 when the installed gen-worker is outside its `gen_worker`
  * range, only warning about a file it cannot parse.
  */

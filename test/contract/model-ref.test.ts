@@ -71,7 +71,7 @@ describe("formatModelRef", () => {
 
 describe("canonicalizeModelRef", () => {
   it.each([
-    // reference-behaviour section 5, "Verified"
+    // canonical forms the Python SDK (gen-worker 0.2.1) gives
     ["org/model-a", "cozy:org/model-a:latest"],
     ["HF:o/r", "hf:o/r"],
     ["o/r:v1@SHA256:ABC", "cozy:o/r@sha256:ABC"],

@@ -1,5 +1,5 @@
 /**
- * The Python SDK dev runner's model routes (gen-worker 0.2.1, reference-behaviour §19) on
+ * The Python SDK dev runner's model routes (gen-worker 0.2.1) on
  * `cozy-worker run --local`: GET /v1/models/status, POST /v1/models/{load,unload,prefetch} and
  * POST /v1/warmup/{fn}, through a real runner with real (tiny) models served by the loopback hub.
  */

@@ -63,7 +63,7 @@ export interface FakeCozyHub {
 const SECRET = "fake-cozy-hub-signing-key";
 
 /**
- * Cozy Hub on 127.0.0.1, speaking the v2 API (reference-behaviour 9.3): `POST
+ * Cozy Hub on 127.0.0.1, speaking the v2 API: `POST
  * /api/v1/repos/{owner}/{repo}/resolve_artifact` and `GET .../snapshots/{digest}/manifest`, with
  * presigned blob URLs `GET /blobs/<blake3>?expires=<ms>&sig=<hmac>` that answer 403 once expired, as
  * object stores do.

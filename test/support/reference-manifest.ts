@@ -1,4 +1,4 @@
-/** The per-function keys of the reference manifest, in its order (reference-behaviour 3.3). */
+/** The per-function keys of the reference manifest, in its order. */
 export const REFERENCE_FUNCTION_KEYS = [
   "name",
   "endpoint_name",

@@ -1,5 +1,5 @@
 /**
- * `serve`'s start-up guard (the Python SDK entrypoint's, reference-behaviour §18.1): with
+ * `serve`'s start-up guard (the Python SDK entrypoint's): with
  * `COZY_MANIFEST_PATH` naming an existing cozy.toml, the installed gen-worker must satisfy its
  * `gen_worker` range (exit 2); anything that stops the check is only a warning.
  */
