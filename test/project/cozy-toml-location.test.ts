@@ -1,6 +1,7 @@
 /**
- * `COZY_MANIFEST_PATH`, as the Python SDK (gen-worker 0.2.1) reads it: discovery reads that cozy.toml instead of `<root>/cozy.toml` (a missing file there
- * counts as missing), and `serve`'s guard checks the installed gen-worker against its `gen_worker`.
+ * `COZY_MANIFEST_PATH`, as the Python SDK (gen-worker 0.2.1) reads it: discovery reads that cozy.toml
+ * instead of `<root>/cozy.toml` (a missing file there counts as missing),
+ * and `serve`'s guard checks the installed gen-worker against its `gen_worker`.
  */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
