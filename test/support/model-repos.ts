@@ -1,6 +1,7 @@
 import { copyFile, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { InferenceSession, Tensor } from "onnxruntime-node";
+import { Tensor } from "onnxruntime-node";
+import { createBareSession } from "./bare-session.js";
 import { writeTinyModel } from "./onnx/tiny-model.js";
 import { REPO_ROOT } from "./runner-process.js";
 
@@ -56,7 +57,7 @@ export async function directOutputs(tinyPath: string): Promise<{
   vad: { probability: number[]; hn: number[]; cn: number[] };
 }> {
   const run = async (path: string, feeds: Record<string, Tensor>) => {
-    const session = await InferenceSession.create(path, { executionProviders: ["cpu"] });
+    const session = await createBareSession(path);
     try {
       return await session.run(feeds);
     } finally {

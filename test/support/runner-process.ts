@@ -46,6 +46,10 @@ export async function startRunner(
       clearTimeout(timer);
       fail(new Error(`runner exited with ${code} before serving:\n${stderr}`));
     });
+  }).catch(async (error: unknown) => {
+    child.kill("SIGKILL");
+    await rm(outputsDir, { recursive: true, force: true });
+    throw error;
   });
   return {
     url,

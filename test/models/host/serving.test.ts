@@ -1,6 +1,6 @@
 import { copyFile, mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { InferenceSession, Tensor } from "onnxruntime-node";
+import { type InferenceSession, Tensor } from "onnxruntime-node";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunEvent } from "../../../src/contract/events.js";
@@ -13,6 +13,7 @@ import { Executor, type HandlerTable } from "../../../src/runtime/executor.js";
 import { modelSettingsFromEnv } from "../../../src/settings/models.js";
 import { runtimeSettingsFromEnv } from "../../../src/settings/runtime.js";
 import { lineImage } from "../../projects/serving/src/input.js";
+import { createBareSession } from "../../support/bare-session.js";
 import { type FakeHfHub, startFakeHfHub } from "../../support/fake-hf-hub.js";
 import { tempDir } from "../../support/hub-repos.js";
 import { MLP_X, PPOCR_CLS, writeModelRepos } from "../../support/model-repos.js";
@@ -102,7 +103,7 @@ beforeAll(async () => {
   await copyFile(PPOCR_CLS, join(root, "test/ppocr-cls/onnx/model.onnx"));
   hub = await startFakeHfHub(root);
   manifest = (await discover(PROJECT)).manifest;
-  direct = await InferenceSession.create(PPOCR_CLS, { executionProviders: ["cpu"] });
+  direct = await createBareSession(PPOCR_CLS);
 });
 
 afterAll(async () => {

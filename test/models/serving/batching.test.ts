@@ -1,13 +1,14 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { InferenceSession, Tensor } from "onnxruntime-node";
+import { type InferenceSession, Tensor } from "onnxruntime-node";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CanceledError } from "../../../src/contract/errors.js";
 import type { BatchSpec } from "../../../src/contract/model-spec.js";
 import { batchability, callShape } from "../../../src/models/serving/batch-shape.js";
 import { innerSession, SessionServing, servedSession } from "../../../src/models/serving/served-session.js";
+import { createBareSession } from "../../support/bare-session.js";
 import { PPOCR_CLS, PPOCR_DET, SILERO_VAD, wave } from "../../support/model-repos.js";
 import { writeTinyModel } from "../../support/onnx/tiny-model.js";
 
@@ -23,7 +24,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "batching-"));
   const tiny = join(dir, "tiny.onnx");
   await writeTinyModel(tiny);
-  const create = (path: string) => InferenceSession.create(path, { executionProviders: ["cpu"] });
+  const create = createBareSession;
   sessions.cls = await create(PPOCR_CLS);
   sessions.det = await create(PPOCR_DET);
   sessions.tiny = await create(tiny);

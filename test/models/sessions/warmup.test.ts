@@ -1,6 +1,7 @@
-import { InferenceSession } from "onnxruntime-node";
+import type { InferenceSession } from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { syntheticFeeds, warmUp } from "../../../src/models/sessions/warmup.js";
+import { createBareSession } from "../../support/bare-session.js";
 import { PPOCR_CLS, PPOCR_DET, SILERO_VAD } from "../../support/model-repos.js";
 
 let cls: InferenceSession;
@@ -8,7 +9,7 @@ let det: InferenceSession;
 let vad: InferenceSession;
 
 beforeAll(async () => {
-  const create = (path: string) => InferenceSession.create(path, { executionProviders: ["cpu"] });
+  const create = createBareSession;
   [cls, det, vad] = await Promise.all([create(PPOCR_CLS), create(PPOCR_DET), create(SILERO_VAD)]);
 });
 
