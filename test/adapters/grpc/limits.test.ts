@@ -68,4 +68,13 @@ describe("cozy-worker serve at the size limits", () => {
     expect(after.success).toBe(true);
     expect(decodeOutput(after.output_payload)).toEqual({ text: "small small", times: 2 });
   });
+
+  it("takes a run_request over 4 MiB and runs it: the worker's receive limit is not grpc-js's 4 MiB", async () => {
+    const text = "y".repeat(5_000_000);
+    sendRun(scheduler, "big-in", "echo", { text, times: 1 });
+    const result = await resultOf(scheduler, "big-in");
+    // The handler ran on the whole input: it echoed 5 MB back, which the result limit then refused.
+    expect(result.error_type).toBe("resource");
+    expect(result.error_message).toMatch(/Output payload too large: 50000\d\d bytes/);
+  });
 });
