@@ -24,6 +24,13 @@ export interface ResultLine {
   at: number;
 }
 
+export interface DeltaLine {
+  run_id: string;
+  delta: Record<string, unknown>;
+  stream: string;
+  at: number;
+}
+
 export interface StreamLine {
   event: "open" | "registered" | "closed";
   stream: string;
@@ -79,6 +86,11 @@ export class SchedulerProcess {
 
   results(): ResultLine[] {
     return readJsonLines<ResultLine>(join(this.stateDir, "results.jsonl"));
+  }
+
+  /** The `output.delta` events received, in the order they arrived. */
+  deltas(): DeltaLine[] {
+    return readJsonLines<DeltaLine>(join(this.stateDir, "deltas.jsonl"));
   }
 
   streams(): StreamLine[] {

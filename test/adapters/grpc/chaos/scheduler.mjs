@@ -8,6 +8,7 @@
 //   plan.jsonl     runs to dispatch, one {run_id, function_name, payload, at} per line (the test appends)
 //   sent.jsonl     every run_request it sent; a run listed here is never sent again, by any instance
 //   results.jsonl  every run_result it received: {run_id, success, error_type, stream, at}
+//   deltas.jsonl   every output.delta worker_event it received: {run_id, delta, stream, at}
 //   streams.jsonl  {event: "open" | "registered" | "closed", stream, at} per ConnectWorker stream
 // Every line is written synchronously before anything else happens, so a SIGKILL loses nothing
 // that was received.
@@ -50,6 +51,7 @@ const files = {
   plan: join(args.state, "plan.jsonl"),
   sent: join(args.state, "sent.jsonl"),
   results: join(args.state, "results.jsonl"),
+  deltas: join(args.state, "deltas.jsonl"),
   streams: join(args.state, "streams.jsonl"),
 };
 
@@ -94,6 +96,11 @@ function receive(session, message) {
     session.registered = true;
     current = session;
     append(files.streams, { event: "registered", stream: session.stream });
+  }
+  const event = message.worker_event;
+  if (event?.event_type === "output.delta") {
+    const delta = JSON.parse(Buffer.from(event.payload_json).toString("utf8"));
+    append(files.deltas, { run_id: event.run_id, delta, stream: session.stream });
   }
   const result = message.run_result;
   if (result) {

@@ -17,6 +17,18 @@ export async function sleep_and_record(
   return { run_id: ctx.runId };
 }
 
+/** Records that this run id executed, then streams `{ n }` for n = 0…to−1, one every `ms`. */
+export async function* count_and_record(
+  ctx: ActionContext,
+  input: { to: number; ms: number },
+): AsyncGenerator<{ n: number }> {
+  record(ctx.runId);
+  for (let n = 0; n < input.to; n++) {
+    await sleep(input.ms);
+    yield { n };
+  }
+}
+
 function record(runId: string): void {
   const dir = process.env.CHAOS_RECORD_DIR;
   if (!dir) throw new Error("CHAOS_RECORD_DIR is not set");
