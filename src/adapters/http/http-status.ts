@@ -1,3 +1,4 @@
+import type { ErrorType } from "../../contract/errors.js";
 import type { RunResult } from "../../contract/task.js";
 
 /** The HTTP status of a run's result, and a `Retry-After` in seconds where a retry may succeed. */
@@ -15,7 +16,15 @@ export function httpStatusOf(result: RunResult): { status: number; retryAfterS?:
     case undefined:
       break;
   }
-  switch (result.errorType) {
+  return httpStatusOfErrorType(result.errorType, result.timedOut);
+}
+
+/** The HTTP status of a failure of this type; `timedOut` tells a canceled run's deadline from a client's cancel. */
+export function httpStatusOfErrorType(
+  errorType: ErrorType | "",
+  timedOut: boolean,
+): { status: number; retryAfterS?: number } {
+  switch (errorType) {
     case "validation":
       return { status: 422 };
     case "auth":
@@ -25,7 +34,7 @@ export function httpStatusOf(result: RunResult): { status: number; retryAfterS?:
     case "resource":
       return { status: 503 };
     case "canceled":
-      return { status: result.timedOut ? 504 : 409 };
+      return { status: timedOut ? 504 : 409 };
     default:
       return { status: 500 };
   }

@@ -1,10 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { WorkerError } from "../../contract/errors.js";
+import { type ErrorType, WorkerError } from "../../contract/errors.js";
 import type { ManifestFunction } from "../../contract/manifest.js";
 import { parseModelRef } from "../../contract/model-ref.js";
 import type { ResolvedCozyModels } from "../../contract/scheduler.js";
 import type { Executor } from "../../runtime/executor.js";
 import { EnvelopeError, taskFromBody } from "./envelope.js";
+import { methodNotAllowed, RUN_BODY_LIMIT, readBody, sendJson, sendUnknownFunction } from "./http-io.js";
+import { httpStatusOfErrorType } from "./http-status.js";
 
 /** What `unload` answers: the model host's own outcome. */
 export type DevUnloadOutcome =
@@ -44,9 +46,8 @@ export interface DevModelControl {
   refOfKey?(key: string): string | undefined;
 }
 
-/** Bodies of the model routes are a few ids; warm-up bodies are run envelopes (the run route's limit). */
+/** Bodies of the model routes are a few ids; warm-up bodies are run envelopes ({@link RUN_BODY_LIMIT}). */
 const MODEL_BODY_LIMIT = 1024 * 1024;
-const WARMUP_BODY_LIMIT = 256 * 1024 * 1024;
 const MODEL_ID_EXAMPLE = '{"model_id": "hf:owner/repo"}';
 const MODELS_EXAMPLE = '{"models": ["hf:owner/repo", "cozy:owner/repo:tag"]}';
 
@@ -236,7 +237,7 @@ async function warmup(
   models: DevModelControl,
   executor: Executor,
 ): Promise<void> {
-  const body = await readJsonBody(req, res, WARMUP_BODY_LIMIT, {});
+  const body = await readJsonBody(req, res, RUN_BODY_LIMIT, {});
   if (body === undefined) return;
   let task: ReturnType<typeof taskFromBody>;
   try {
@@ -247,10 +248,7 @@ async function warmup(
   }
   const fn = executor.manifestFunctions().find((f) => f.name === endpoint || f.endpoint_name === endpoint);
   if (fn === undefined) {
-    return sendJson(res, 404, {
-      error: "unknown_function",
-      message: `unknown function '${endpoint}': this project has ${executor.functionNames().join(", ") || "no functions"}`,
-    });
+    return sendUnknownFunction(res, endpoint, executor.functionNames());
   }
   const runId = task.task.runId;
   const started = performance.now();
@@ -282,23 +280,10 @@ async function warmup(
  * here it means the model named (a missing repo, a file that is not ONNX) cannot be loaded, not that
  * the runner broke.
  */
-function failureOf(error: unknown): { status: number; retryAfterS?: number; errorType: string } {
+function failureOf(error: unknown): { status: number; retryAfterS?: number; errorType: ErrorType } {
   const errorType = error instanceof WorkerError ? error.errorType : "internal";
-  switch (errorType) {
-    case "validation":
-    case "fatal":
-      return { status: 422, errorType };
-    case "auth":
-      return { status: 401, errorType };
-    case "retryable":
-      return { status: 503, retryAfterS: 1, errorType };
-    case "resource":
-      return { status: 503, errorType };
-    case "canceled":
-      return { status: 409, errorType };
-    default:
-      return { status: 500, errorType };
-  }
+  if (errorType === "fatal") return { status: 422, errorType };
+  return { ...httpStatusOfErrorType(errorType, false), errorType };
 }
 
 function messageOf(error: unknown): string {
@@ -309,60 +294,25 @@ function messageOf(error: unknown): string {
  * Reads a JSON body of at most `limit` bytes; an empty body is `empty`. Answers 400 or 413 and
  * returns undefined when it is not JSON or too large, and when the client hung up.
  */
-function readJsonBody(
+async function readJsonBody(
   req: IncomingMessage,
   res: ServerResponse,
   limit: number,
   empty: unknown,
 ): Promise<{ value: unknown; bytes: number } | undefined> {
-  const tooLarge = () =>
-    sendJson(res, 413, { error: "body_too_large", message: `request bodies are limited to ${limit} bytes` });
-  if (Number(req.headers["content-length"] ?? 0) > limit) {
-    tooLarge();
-    req.resume();
-    return Promise.resolve(undefined);
-  }
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let settled = false;
-    const settle = (body: { value: unknown; bytes: number } | undefined) => {
-      settled = true;
-      resolve(body);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.byteLength;
-      if (size <= limit) {
-        chunks.push(chunk);
-        return;
-      }
-      req.off("data", onData).resume();
-      tooLarge();
-      settle(undefined);
-    };
-    req.on("data", onData);
-    req.once("end", () => {
-      if (settled) return;
-      const text = Buffer.concat(chunks).toString("utf8");
-      if (text.trim() === "") return settle({ value: empty, bytes: 0 });
-      try {
-        settle({ value: JSON.parse(text), bytes: size });
-      } catch (error) {
-        sendJson(res, 400, {
-          error: "invalid_json",
-          message: `the request body is not JSON: ${(error as Error).message}`,
-        });
-        settle(undefined);
-      }
+  const raw = await readBody(req, res, limit);
+  if (raw === undefined) return undefined;
+  const text = raw.toString("utf8");
+  if (text.trim() === "") return { value: empty, bytes: 0 };
+  try {
+    return { value: JSON.parse(text), bytes: raw.byteLength };
+  } catch (error) {
+    sendJson(res, 400, {
+      error: "invalid_json",
+      message: `the request body is not JSON: ${(error as Error).message}`,
     });
-    const gone = () => {
-      if (settled || req.complete) return;
-      res.destroy();
-      settle(undefined);
-    };
-    req.on("error", gone);
-    req.once("close", gone);
-  });
+    return undefined;
+  }
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -377,19 +327,4 @@ function describe(value: unknown): string {
 
 function elapsed(started: number): number {
   return Math.round(performance.now() - started);
-}
-
-function methodNotAllowed(res: ServerResponse, allowed: string): void {
-  res.setHeader("Allow", allowed);
-  sendJson(res, 405, { error: "method_not_allowed", message: `use ${allowed}` });
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
-  const json = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(json) });
-  res.end(json);
 }

@@ -6,11 +6,16 @@ import type { RunResult, TaskRequest } from "../../contract/task.js";
 import type { Executor } from "../../runtime/executor.js";
 import { withDevRunnerFileApiHint } from "../../runtime/files/file-api.js";
 import { EnvelopeError, taskFromBody } from "./envelope.js";
+import {
+  methodNotAllowed,
+  RUN_BODY_LIMIT,
+  readBody,
+  sendJson,
+  sendJsonText,
+  sendUnknownFunction,
+} from "./http-io.js";
 import { httpStatusOf } from "./http-status.js";
 import { type DevModelControl, serveModelRoute } from "./model-routes.js";
-
-/** The largest request body the runner reads (the Python SDK's limit). */
-const MAX_BODY_BYTES = 256 * 1024 * 1024;
 
 export interface DevServerOptions {
   /** The executor of the current code (it changes when `--watch` reloads). */
@@ -110,7 +115,7 @@ async function runEndpoint(
   endpoint: string,
   options: DevServerOptions,
 ): Promise<void> {
-  const raw = await readBody(req, res);
+  const raw = await readBody(req, res, RUN_BODY_LIMIT);
   if (raw === undefined) return;
   let task: TaskRequest;
   let resolvedCozyModels: ResolvedCozyModels | undefined;
@@ -125,10 +130,7 @@ async function runEndpoint(
     });
   }
   if (!executor.has(endpoint)) {
-    return sendJson(res, 404, {
-      error: "unknown_function",
-      message: `unknown function '${endpoint}': this project has ${executor.functionNames().join(", ") || "no functions"}`,
-    });
+    return sendUnknownFunction(res, endpoint, executor.functionNames());
   }
   if (resolvedCozyModels) options.offerResolvedCozyModels?.(resolvedCozyModels);
   const stream = (req.headers.accept ?? "").includes("text/event-stream");
@@ -194,65 +196,4 @@ function startEventStream(res: ServerResponse): void {
     connection: "keep-alive",
   });
   res.flushHeaders();
-}
-
-function readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> {
-  const tooLarge = () =>
-    sendJson(res, 413, {
-      error: "body_too_large",
-      message: `request bodies are limited to ${MAX_BODY_BYTES} bytes`,
-    });
-  if (Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES) {
-    tooLarge();
-    req.resume();
-    return Promise.resolve(undefined);
-  }
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let settled = false;
-    const settle = (body: Buffer | undefined) => {
-      settled = true;
-      resolve(body);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.byteLength;
-      if (size <= MAX_BODY_BYTES) {
-        chunks.push(chunk);
-        return;
-      }
-      req.off("data", onData).resume();
-      tooLarge();
-      settle(undefined);
-    };
-    req.on("data", onData);
-    req.once("end", () => settle(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
-    // A client that hangs up in the middle of its body is nobody's error: nothing to answer, nothing to log.
-    const gone = () => {
-      if (settled || req.complete) return;
-      chunks.length = 0;
-      res.destroy();
-      settle(undefined);
-    };
-    req.on("error", gone);
-    req.once("close", gone);
-  });
-}
-
-function methodNotAllowed(res: ServerResponse, allowed: string): void {
-  res.setHeader("Allow", allowed);
-  sendJson(res, 405, { error: "method_not_allowed", message: `use ${allowed}` });
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  sendJsonText(res, status, JSON.stringify(body));
-}
-
-function sendJsonText(res: ServerResponse, status: number, json: string): void {
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(json) });
-  res.end(json);
 }
