@@ -36,8 +36,10 @@ export class CozyNoCompatibleArtifactError extends CozyHubError {
   }
 }
 
-/** Snapshot digests name folders: an optional `alg:` prefix and hex only. */
-/** A snapshot digest as the cache names its folders: `[<algorithm>:]<hex>`, lowercase. */
+/**
+ * A snapshot digest as the cache names its folders: `[<algorithm>:]<hex>`, lowercase (no dots, so
+ * `.building`, `.json` and the like never match).
+ */
 export const SNAPSHOT_DIGEST = /^(?:[a-z0-9]{1,16}:)?[0-9a-f]{8,128}$/;
 export const BLAKE3_HEX = /^[0-9a-f]{64}$/;
 

@@ -1,4 +1,4 @@
-import { copyFile, link, mkdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { copyFile, link, mkdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { formatModelRef, type ModelRef, parseModelRef } from "../../contract/model-ref.js";
 import type { Dtype } from "../../contract/model-spec.js";
@@ -23,27 +23,26 @@ import {
 import { type HfRepoFile, hfSelectionOptions, selectHfFiles } from "../sources/hf-file-selection.js";
 import { DEFAULT_HF_REVISION, HfHubClient, HfHubError, hfHubOptions } from "../sources/hf-hub.js";
 import { CozyBlobs } from "./cozy-blobs.js";
-import { downloadAll, modelCacheFullError } from "./download-all.js";
+import { type DownloadTask, downloadAll, modelCacheFullError } from "./download-all.js";
 import {
-  type CozySnapshotMeta,
   hasFile,
   hasFiles,
   linkOrCopy,
   listDir,
   lockSnapshot,
   META_VERSION,
+  missingFiles,
+  publishSnapshot,
   readCozyMeta,
   readMeta,
   removeSnapshotFiles,
   type SnapshotFile,
-  type SnapshotMeta,
-  swapIntoPlace,
+  totalSize,
   walkFiles,
   writeRef,
 } from "./snapshot-files.js";
 
 const COMMIT_NAME = /^[0-9a-f]{7,64}$/;
-/** A cozy snapshot folder's name: its digest (no dots, so `.building`, `.json` and the like never match). */
 
 export interface DiskCacheOptions {
   /** The cache folder and cap, the hubs, the proxy and the `COZY_HF_*` overrides. */
@@ -207,21 +206,6 @@ export class ModelDiskCache {
     }));
     const snapshots = this.snapshotsDir(repo);
     const dir = join(snapshots, commit);
-    const result = (cached: boolean): HfSnapshot => {
-      const release = options.pin ? this.pin(dir) : () => undefined;
-      return {
-        ref: `hf:${repo}@${commit}`,
-        repo,
-        revision,
-        commit,
-        dir,
-        files,
-        bytes: selection.totalBytes,
-        cached,
-        release,
-      };
-    };
-
     const cached = await this.ensureBuilt(
       dir,
       files,
@@ -229,7 +213,17 @@ export class ModelDiskCache {
       () => this.build(repo, revision, commit, listing, files, options),
       () => writeRef(snapshots, revision, commit),
     );
-    return result(cached);
+    return {
+      ref: `hf:${repo}@${commit}`,
+      repo,
+      revision,
+      commit,
+      dir,
+      files,
+      bytes: selection.totalBytes,
+      cached,
+      release: options.pin ? this.pin(dir) : () => undefined,
+    };
   }
 
   /**
@@ -302,6 +296,7 @@ export class ModelDiskCache {
     }
     const name = formatModelRef(ref);
     const repo = `${ref.owner}/${ref.repo}`;
+    const revision = ref.digest ?? ref.tag;
     let manifest: CozyManifest;
     if (resolved !== undefined && resolved !== null) {
       manifest = parseResolvedCozyModel(resolved, name);
@@ -309,7 +304,7 @@ export class ModelDiskCache {
       const cached = ref.digest === undefined ? undefined : await this.cachedCozySnapshot(ref.digest);
       if (cached !== undefined) {
         await this.touch(cached.dir);
-        return this.cozyResult(repo, ref.digest ?? ref.tag, cached, true, options);
+        return this.cozyResult(repo, revision, cached, true, options);
       }
       const { settings } = this.options;
       if (!settings.cozyHub.apiResolveAllowed) throw new CozyHubError(missingResolvedUrlsMessage(name));
@@ -330,19 +325,11 @@ export class ModelDiskCache {
       size: file.size,
       blake3: file.blake3,
     }));
-    const snapshot = {
-      digest: manifest.snapshotDigest,
-      dir: this.cozySnapshotDir(manifest.snapshotDigest),
-      files,
-    };
-    const revision = ref.digest ?? ref.tag;
-    const dir = snapshot.dir;
-
-    const bytes = files.reduce((sum, file) => sum + file.size, 0);
-    const cached = await this.ensureBuilt(dir, files, bytes, () =>
-      this.buildCozy(repo, revision, manifest, dir, options),
+    const dir = this.cozySnapshotDir(manifest.snapshotDigest);
+    const cached = await this.ensureBuilt(dir, files, totalSize(files), () =>
+      this.buildCozy(repo, revision, manifest, files, dir, options),
     );
-    return this.cozyResult(repo, revision, snapshot, cached, options);
+    return this.cozyResult(repo, revision, { digest: manifest.snapshotDigest, dir, files }, cached, options);
   }
 
   private cozyResult(
@@ -359,7 +346,7 @@ export class ModelDiskCache {
       commit: snapshot.digest,
       dir: snapshot.dir,
       files: snapshot.files,
-      bytes: snapshot.files.reduce((sum, file) => sum + file.size, 0),
+      bytes: totalSize(snapshot.files),
       cached,
       release: options.pin ? this.pin(snapshot.dir) : () => undefined,
     };
@@ -386,16 +373,13 @@ export class ModelDiskCache {
     repo: string,
     tag: string,
     manifest: CozyManifest,
+    files: SnapshotFile[],
     dir: string,
     options: EnsureSnapshotOptions,
   ): Promise<void> {
     const building = `${dir}.building`;
     await mkdir(building, { recursive: true });
-    const missing = [];
-    for (const file of manifest.files) {
-      // Everything in the building folder is a link to (or copy of) a verified blob.
-      if (!(await hasFile(join(building, ...file.path.split("/")), file.size))) missing.push(file);
-    }
+    const missing = await missingFiles(building, manifest.files);
     const count = missing.length;
     const tasks = missing.map((file, at) => (signal: AbortSignal | undefined) => {
       const fileOptions = { ...options, ...(signal === undefined ? {} : { signal }) };
@@ -425,39 +409,61 @@ export class ModelDiskCache {
         signal === undefined ? {} : { signal },
       );
     });
-    try {
-      await downloadAll(tasks, options.signal);
-    } catch (error) {
-      if (!(error instanceof DiskFullError)) throw error;
-      // Nothing of this snapshot is kept: not its links, not the parts or blobs only it would use.
-      await rm(building, { recursive: true, force: true });
-      for (const file of missing) {
-        await this.blobs.withBlob(file.blake3, (blob) => rm(`${blob}.part`, { force: true }));
-      }
-      await this.blobs.removeUnused();
-      throw await modelCacheFullError(error, {
-        model: `cozy:${repo} (snapshot ${manifest.snapshotDigest})`,
-        file: manifest.files.find((file) => this.blobs.path(file.blake3) === error.dest)?.path,
-        bytes: manifest.files.reduce((sum, file) => sum + file.size, 0),
-        cacheDir: this.dir,
-        maxBytes: this.maxBytes,
-      });
-    }
-    const files = manifest.files.map((file) => ({ path: file.path, size: file.size, blake3: file.blake3 }));
-    const meta: CozySnapshotMeta = {
+    await this.downloadSnapshot(tasks, options.signal, building, {
+      model: `cozy:${repo} (snapshot ${manifest.snapshotDigest})`,
+      files: manifest.files,
+      fileAt: (dest) => manifest.files.find((file) => this.blobs.path(file.blake3) === dest)?.path,
+      // Nor the parts or blobs only this snapshot would use.
+      removeMore: async () => {
+        for (const file of missing) {
+          await this.blobs.withBlob(file.blake3, (blob) => rm(`${blob}.part`, { force: true }));
+        }
+        await this.blobs.removeUnused();
+      },
+    });
+    await publishSnapshot(building, dir, {
       version: META_VERSION,
       scheme: "cozy",
       repo,
       tag,
       snapshotDigest: manifest.snapshotDigest,
       files,
-      bytes: files.reduce((sum, file) => sum + file.size, 0),
+      bytes: totalSize(files),
       createdAt: new Date().toISOString(),
-    };
-    // The metadata is written before the rename, so a snapshot folder always has it.
-    await writeFile(`${dir}.json.tmp`, JSON.stringify(meta));
-    await rename(`${dir}.json.tmp`, `${dir}.json`);
-    await swapIntoPlace(building, dir);
+    });
+  }
+
+  /**
+   * Runs the downloads of a snapshot built in `building`. When the disk fills, nothing of the
+   * snapshot is kept, its verified files included (the disk needs the room): `building` is removed,
+   * then what `removeMore` removes, and the error tells what did not fit.
+   */
+  private async downloadSnapshot(
+    tasks: readonly DownloadTask[],
+    signal: AbortSignal | undefined,
+    building: string,
+    snapshot: {
+      model: string;
+      files: readonly SnapshotFile[];
+      /** The snapshot path of the file downloaded to `dest`. */
+      fileAt(dest: string): string | undefined;
+      removeMore?(): Promise<void>;
+    },
+  ): Promise<void> {
+    try {
+      await downloadAll(tasks, signal);
+    } catch (error) {
+      if (!(error instanceof DiskFullError)) throw error;
+      await rm(building, { recursive: true, force: true });
+      await snapshot.removeMore?.();
+      throw await modelCacheFullError(error, {
+        model: snapshot.model,
+        file: snapshot.fileAt(error.dest),
+        bytes: totalSize(snapshot.files),
+        cacheDir: this.dir,
+        maxBytes: this.maxBytes,
+      });
+    }
   }
 
   /** Every complete snapshot in the cache, least recently used first. */
@@ -658,11 +664,7 @@ export class ModelDiskCache {
       await link(source, target).catch(() => copyFile(source, target));
     }
 
-    const missing: SnapshotFile[] = [];
-    for (const file of files) {
-      // A file in the building folder was renamed from its `.part` only after it was verified.
-      if (!(await hasFile(join(building, ...file.path.split("/")), file.size))) missing.push(file);
-    }
+    const missing = await missingFiles(building, files);
     const count = missing.length;
     const headers = this.hub.authHeaders();
     const tasks = missing.map(
@@ -679,38 +681,25 @@ export class ModelDiskCache {
           signal === undefined ? {} : { signal },
         ),
     );
-    try {
-      await downloadAll(tasks, options.signal);
-    } catch (error) {
-      if (!(error instanceof DiskFullError)) throw error;
-      // Nothing of this snapshot is kept (its verified files included): the disk needs the room.
-      await rm(building, { recursive: true, force: true });
-      throw await modelCacheFullError(error, {
-        model: `hf:${repo}@${revision}`,
-        file: relative(building, error.dest).split(sep).join("/"),
-        bytes: files.reduce((sum, file) => sum + (Number.isFinite(file.size) ? file.size : 0), 0),
-        cacheDir: this.dir,
-        maxBytes: this.maxBytes,
-      });
-    }
+    await this.downloadSnapshot(tasks, options.signal, building, {
+      model: `hf:${repo}@${revision}`,
+      files,
+      fileAt: (dest) => relative(building, dest).split(sep).join("/"),
+    });
 
     const byPath = new Map<string, SnapshotFile>();
     for (const file of [...kept, ...files]) byPath.set(file.path, file);
     const all = [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    const meta: SnapshotMeta = {
+    await publishSnapshot(building, dir, {
       version: META_VERSION,
       repo,
       revision,
       commit,
       files: all,
-      bytes: all.reduce((sum, file) => sum + (Number.isFinite(file.size) ? file.size : 0), 0),
+      bytes: totalSize(all),
       listing,
       createdAt: new Date().toISOString(),
-    };
-    // The metadata is written before the rename, so a snapshot folder always has it.
-    await writeFile(`${dir}.json.tmp`, JSON.stringify(meta));
-    await rename(`${dir}.json.tmp`, `${dir}.json`);
-    await swapIntoPlace(building, dir);
+    });
   }
 
   /** One file of a snapshot, verified, to `dest` (through its `.part`), reporting progress. */

@@ -137,6 +137,37 @@ export async function hasFiles(dir: string, files: readonly SnapshotFile[]): Pro
   return true;
 }
 
+/**
+ * The files of `files` that the folder `dir` does not hold at their size. A size check is enough:
+ * only verified files are ever put in a snapshot folder or its `.building` one.
+ */
+export async function missingFiles<F extends { path: string; size: number }>(
+  dir: string,
+  files: readonly F[],
+): Promise<F[]> {
+  const missing: F[] = [];
+  for (const file of files) {
+    if (!(await hasFile(join(dir, ...file.path.split("/")), file.size))) missing.push(file);
+  }
+  return missing;
+}
+
+/** The size of the files together; a file of unknown size (not finite) counts 0. */
+export function totalSize(files: readonly { size: number }[]): number {
+  return files.reduce((sum, file) => sum + (Number.isFinite(file.size) ? file.size : 0), 0);
+}
+
+/** Writes the snapshot's metadata, then renames `building` into place: a snapshot folder always has it. */
+export async function publishSnapshot(
+  building: string,
+  dir: string,
+  meta: SnapshotMeta | CozySnapshotMeta,
+): Promise<void> {
+  await writeFile(`${dir}.json.tmp`, JSON.stringify(meta));
+  await rename(`${dir}.json.tmp`, `${dir}.json`);
+  await swapIntoPlace(building, dir);
+}
+
 export async function hasFile(path: string, size: number): Promise<boolean> {
   const info = await stat(path).catch(() => undefined);
   return info?.isFile() === true && (!Number.isFinite(size) || info.size === size);
