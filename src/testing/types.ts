@@ -6,6 +6,7 @@
 import type { ErrorType } from "../contract/errors.js";
 import type { RunEvent } from "../contract/events.js";
 import type { ActionContext, Asset, LogLevel } from "../contract/handler-api.js";
+import type { AssetWire } from "../runtime/files/asset.js";
 
 /** A failed run, as production reports it, plus the stack of what the handler threw. */
 export interface RunError {
@@ -41,15 +42,7 @@ export interface RunOutcome<Output = unknown, Delta = Record<string, unknown>> {
   totalMs: number;
 }
 
-/** The wire form of an Asset, as outputs carry it. */
-export interface AssetWire {
-  ref: string;
-  owner?: string | null;
-  local_path?: string | null;
-  mime_type?: string | null;
-  size_bytes?: number | null;
-  sha256?: string | null;
-}
+export type { AssetWire };
 
 /**
  * What a payload's Asset field takes in `kit.run`: a ref the kit serves (a file of its `files`
