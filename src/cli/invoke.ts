@@ -267,19 +267,15 @@ async function invokeRealtime(endpoint: string, options: InvokeOptions, out: Out
     }
     return;
   }
-  const interrupt = new AbortController();
-  const onInterrupt = () => interrupt.abort();
-  process.once("SIGINT", onInterrupt);
-  process.once("SIGTERM", onInterrupt);
-  try {
-    process.exitCode = await invokeDevRunnerRealtime(
+  await runInterruptible((signal) =>
+    invokeDevRunnerRealtime(
       {
         url: options.url,
         endpoint,
         input,
         lingerMs,
         requiredModels: options.requiredModel ?? [],
-        signal: interrupt.signal,
+        signal,
         ...(options.runId === undefined ? {} : { sessionId: options.runId }),
         ...(options.timeoutMs === undefined
           ? {}
@@ -288,7 +284,18 @@ async function invokeRealtime(endpoint: string, options: InvokeOptions, out: Out
         ...(options.userId === undefined ? {} : { userId: options.userId }),
       },
       out,
-    );
+    ),
+  );
+}
+
+/** Runs `run` with a signal that SIGINT or SIGTERM aborts; its result is the exit code. */
+async function runInterruptible(run: (signal: AbortSignal) => Promise<number>): Promise<void> {
+  const interrupt = new AbortController();
+  const onInterrupt = () => interrupt.abort();
+  process.once("SIGINT", onInterrupt);
+  process.once("SIGTERM", onInterrupt);
+  try {
+    process.exitCode = await run(interrupt.signal);
   } finally {
     process.off("SIGINT", onInterrupt);
     process.off("SIGTERM", onInterrupt);
@@ -317,13 +324,9 @@ async function invokeThroughScheduler(
   }
   const waitS = options.waitS === undefined ? 30 : positiveNumber("--wait-s", options.waitS);
   const { runOneShot } = await import("../dev/one-shot.js");
-  const cancel = new AbortController();
-  const onInterrupt = () => cancel.abort();
-  process.once("SIGINT", onInterrupt);
-  process.once("SIGTERM", onInterrupt);
-  try {
-    process.exitCode = await runOneShot({
-      cancel: cancel.signal,
+  await runInterruptible((cancel) =>
+    runOneShot({
+      cancel,
       functionName: endpoint,
       payload,
       listen: options.listen ?? "0.0.0.0:8080",
@@ -349,11 +352,8 @@ async function invokeThroughScheduler(
         stdout: (line) => process.stdout.write(`${line}\n`),
         stderr: (line) => process.stderr.write(`${line}\n`),
       },
-    });
-  } finally {
-    process.off("SIGINT", onInterrupt);
-    process.off("SIGTERM", onInterrupt);
-  }
+    }),
+  );
 }
 
 async function basePayload(options: InvokeOptions): Promise<unknown> {

@@ -259,7 +259,7 @@ function formatRegistration(stream: number, registration: WorkerRegistration__Ou
  * `Bearer <token>` → `Bearer <first 8 characters>...<redacted>`; at most half of a short token is
  * shown. Any other authorization value is hidden whole.
  */
-export function redactAuthorization(value: string): string {
+function redactAuthorization(value: string): string {
   const match = /^(Bearer\s+)(.*)$/is.exec(value);
   if (!match) return "<redacted>";
   const token = match[2] ?? "";
