@@ -106,8 +106,14 @@ function analyzeHandler(
     }
     return undefined;
   }
-  if (socketParamIndex(fn, checker) !== undefined) {
-    return analyzeRealtimeHandler({ fn, name, nameNode, declaration, exportNames }, checker, report, warn);
+  const socketIndex = socketParamIndex(fn, checker);
+  if (socketIndex !== undefined) {
+    return analyzeRealtimeHandler(
+      { fn, name, nameNode, declaration, exportNames, socketIndex },
+      checker,
+      report,
+      warn,
+    );
   }
 
   let failed = false;

@@ -45,6 +45,8 @@ export interface RealtimeCandidate {
   nameNode: ts.Node;
   declaration: ts.Node;
   exportNames: string[];
+  /** The position of its `RealtimeSocket` parameter. */
+  socketIndex: number;
 }
 
 const SOCKET_SHAPE = "(ctx: ActionContext, socket: RealtimeSocket, ...models)";
@@ -56,13 +58,12 @@ export function analyzeRealtimeHandler(
   report: Report,
   warn: Report,
 ): RealtimeHandler | undefined {
-  const { fn, name, nameNode } = candidate;
+  const { fn, name, nameNode, socketIndex } = candidate;
   let failed = false;
   const fail = (node: ts.Node, message: string) => {
     failed = true;
     report(node, message);
   };
-  const socketIndex = socketParamIndex(fn, checker) ?? -1;
   const socketParam = fn.parameters[socketIndex];
   if (socketIndex !== 1 || !socketParam) {
     fail(
