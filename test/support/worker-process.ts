@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { decode, encode } from "@msgpack/msgpack";
 import type { TaskExecutionRequest, WorkerSchedulerMessage__Output } from "../../src/adapters/grpc/proto.js";
-import type { ReceivedMessage, SchedulerServer } from "../../src/dev/scheduler-server.js";
-import { CLI } from "./runner-process.js";
+import { type ReceivedMessage, SchedulerServer } from "../../src/dev/scheduler-server.js";
+import { CLI, removeTenantBundles } from "./runner-process.js";
 
 export interface WorkerProcess {
   child: ChildProcess;
@@ -44,6 +44,37 @@ export function startWorker(
       return exited;
     },
   };
+}
+
+export interface WorkerWithScheduler {
+  scheduler: SchedulerServer;
+  worker: WorkerProcess;
+  /** Kills the worker, stops the scheduler and removes the handler bundles the worker left. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A scheduler on a free loopback port and `cozy-worker serve <project>` dialling it (`env` laid over
+ * SCHEDULER_ADDR); resolves once the worker has registered, and stops both when it does not.
+ */
+export async function startWorkerWithScheduler(
+  projectDir: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<WorkerWithScheduler> {
+  const scheduler = await SchedulerServer.start("127.0.0.1:0");
+  const worker = startWorker(projectDir, { SCHEDULER_ADDR: scheduler.address, ...env });
+  const stop = async () => {
+    await worker.stop("SIGKILL");
+    await scheduler.stop();
+    await removeTenantBundles(projectDir, worker.child.pid);
+  };
+  try {
+    await scheduler.waitForWorker(20_000);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { scheduler, worker, stop };
 }
 
 /** Sends a run_request with a msgpack payload (and, when given, the scheduler's resolved cozy: URLs). */

@@ -2,9 +2,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type ReceivedMessage, SchedulerServer } from "../../../src/dev/scheduler-server.js";
+import type { ReceivedMessage } from "../../../src/dev/scheduler-server.js";
 import { exitsWithin, REPO_ROOT, removeTenantBundles } from "../../support/runner-process.js";
-import { decodeOutput, resultOf, sendRun, startWorker } from "../../support/worker-process.js";
+import { decodeOutput, resultOf, sendRun, startWorkerWithScheduler } from "../../support/worker-process.js";
 import {
   CONTRACT_ENV,
   type ContractEvent,
@@ -21,21 +21,14 @@ const PROJECT = join(REPO_ROOT, "test/projects/runner");
  */
 async function grpcTransport(): Promise<ContractTransport> {
   const workDir = await mkdtemp(join(tmpdir(), "cozy-contract-grpc-"));
-  const scheduler = await SchedulerServer.start("127.0.0.1:0");
-  const worker = startWorker(PROJECT, {
+  const { scheduler, worker } = await startWorkerWithScheduler(PROJECT, {
     ...CONTRACT_ENV,
-    SCHEDULER_ADDR: scheduler.address,
     WORKER_RUN_DIR: join(workDir, "run"),
     WORKER_MODEL_CACHE_DIR: join(workDir, "models"),
-  });
-  try {
-    await scheduler.waitForWorker(20_000);
-  } catch (error) {
-    await worker.stop("SIGKILL");
-    await scheduler.stop();
+  }).catch(async (error: unknown) => {
     await rm(workDir, { recursive: true, force: true });
     throw error;
-  }
+  });
   let counter = 0;
 
   const isEventOf = (runId: string) => (r: ReceivedMessage) =>

@@ -4,9 +4,8 @@
  */
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { SchedulerServer } from "../../../src/dev/scheduler-server.js";
 import { REPO_ROOT } from "../../support/runner-process.js";
-import { resultOf, sendRun, startWorker, type WorkerProcess } from "../../support/worker-process.js";
+import { resultOf, sendRun, startWorkerWithScheduler } from "../../support/worker-process.js";
 
 const PROJECT = join(REPO_ROOT, "test/projects/runner");
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -16,17 +15,12 @@ afterEach(async () => {
 });
 
 async function busyDuringRun(env: NodeJS.ProcessEnv): Promise<{ during: boolean[]; after: boolean }> {
-  const scheduler = await SchedulerServer.start("127.0.0.1:0");
-  cleanups.push(() => scheduler.stop());
-  const worker: WorkerProcess = startWorker(PROJECT, {
-    SCHEDULER_ADDR: scheduler.address,
+  const { scheduler, stop } = await startWorkerWithScheduler(PROJECT, {
     WORKER_HEARTBEAT_SECONDS: "0.1",
     ...env,
   });
-  cleanups.push(() => worker.stop("SIGKILL"));
-  await scheduler.waitForWorker(20_000);
-  const heartbeats = () =>
-    scheduler.received.filter((r) => r.message.worker_registration?.is_heartbeat).map((r) => r);
+  cleanups.push(stop);
+  const heartbeats = () => scheduler.received.filter((r) => r.message.worker_registration?.is_heartbeat);
   sendRun(scheduler, "busy-run", "sleep_ms", { ms: 1_000 });
   await scheduler.waitFor((r) => r.message.worker_event?.event_type === "metrics.compute.started", 5_000);
   const startedAt = Date.now();

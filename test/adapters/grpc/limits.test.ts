@@ -6,31 +6,24 @@
 import { join } from "node:path";
 import { encode } from "@msgpack/msgpack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SchedulerServer } from "../../../src/dev/scheduler-server.js";
+import type { SchedulerServer } from "../../../src/dev/scheduler-server.js";
 import { REPO_ROOT } from "../../support/runner-process.js";
-import {
-  decodeOutput,
-  resultOf,
-  sendRun,
-  startWorker,
-  type WorkerProcess,
-} from "../../support/worker-process.js";
+import { decodeOutput, resultOf, sendRun, startWorkerWithScheduler } from "../../support/worker-process.js";
 
 const PROJECT = join(REPO_ROOT, "test/projects/runner");
 
 describe("cozy-worker serve at the size limits", () => {
   let scheduler: SchedulerServer;
-  let worker: WorkerProcess;
+  let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    scheduler = await SchedulerServer.start("127.0.0.1:0");
-    worker = startWorker(PROJECT, { SCHEDULER_ADDR: scheduler.address, WORKER_HEARTBEAT_SECONDS: "0.2" });
-    await scheduler.waitForWorker(20_000);
+    ({ scheduler, stop } = await startWorkerWithScheduler(PROJECT, {
+      WORKER_HEARTBEAT_SECONDS: "0.2",
+    }));
   });
 
   afterAll(async () => {
-    await worker?.stop("SIGKILL");
-    await scheduler?.stop();
+    await stop?.();
   });
 
   it("refuses four million nils as validation, and keeps heartbeating meanwhile", async () => {

@@ -5,33 +5,28 @@
  */
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SchedulerServer } from "../../../src/dev/scheduler-server.js";
-import { REPO_ROOT, removeTenantBundles } from "../../support/runner-process.js";
+import type { SchedulerServer } from "../../../src/dev/scheduler-server.js";
+import { REPO_ROOT } from "../../support/runner-process.js";
 import {
   decodeOutput,
   eventsOf,
   resultOf,
   sendRun,
-  startWorker,
-  type WorkerProcess,
+  startWorkerWithScheduler,
 } from "../../support/worker-process.js";
 
 const PROJECT = join(REPO_ROOT, "test/projects/runner");
 
 describe("cozy-worker serve: run_requests the Python SDK ignored", () => {
   let scheduler: SchedulerServer;
-  let worker: WorkerProcess;
+  let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    scheduler = await SchedulerServer.start("127.0.0.1:0");
-    worker = startWorker(PROJECT, { SCHEDULER_ADDR: scheduler.address });
-    await scheduler.waitForWorker(20_000);
+    ({ scheduler, stop } = await startWorkerWithScheduler(PROJECT));
   });
 
   afterAll(async () => {
-    await worker?.stop("SIGKILL");
-    await scheduler?.stop();
-    await removeTenantBundles(PROJECT, worker?.child.pid);
+    await stop?.();
   });
 
   it("answers a repeat of a run in flight with a run.duplicate event, and sends the one result once", async () => {

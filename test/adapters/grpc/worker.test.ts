@@ -1,12 +1,12 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ReceivedMessage, SchedulerServer } from "../../../src/dev/scheduler-server.js";
-import { REPO_ROOT, removeTenantBundles } from "../../support/runner-process.js";
+import type { ReceivedMessage, SchedulerServer } from "../../../src/dev/scheduler-server.js";
+import { REPO_ROOT } from "../../support/runner-process.js";
 import {
   eventsOf,
   resultOf,
   sendRun,
-  startWorker,
+  startWorkerWithScheduler,
   type WorkerProcess,
 } from "../../support/worker-process.js";
 
@@ -15,17 +15,14 @@ const PROJECT = join(REPO_ROOT, "test/projects/runner");
 describe("cozy-worker serve against a scheduler on loopback", () => {
   let scheduler: SchedulerServer;
   let worker: WorkerProcess;
+  let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    scheduler = await SchedulerServer.start("127.0.0.1:0");
-    worker = startWorker(PROJECT, { SCHEDULER_ADDR: scheduler.address });
-    await scheduler.waitForWorker(20_000);
+    ({ scheduler, worker, stop } = await startWorkerWithScheduler(PROJECT));
   });
 
   afterAll(async () => {
-    await worker?.stop("SIGKILL");
-    await scheduler?.stop();
-    await removeTenantBundles(PROJECT, worker?.child.pid);
+    await stop?.();
   });
 
   // The executor's behaviour through this worker (outputs, event order, error mapping, validation,
