@@ -6,8 +6,14 @@ import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type CliResult, cli as runCli } from "../support/cli.js";
-import { type FakeHfHub, startFakeHfHub } from "../support/fake-hf-hub.js";
-import { SELECTED, tempDir, writeOnnxRepo } from "../support/hub-repos.js";
+import type { FakeHfHub } from "../support/fake-hf-hub.js";
+import {
+  SELECTED,
+  startHubWithCache,
+  stopHubWithCache,
+  tempDir,
+  writeOnnxRepo,
+} from "../support/hub-repos.js";
 import { REPO_ROOT } from "../support/runner-process.js";
 
 const ROOT = REPO_ROOT;
@@ -17,16 +23,11 @@ let cacheDir: string;
 let hub: FakeHfHub;
 
 beforeEach(async () => {
-  root = await tempDir("fake-hub-");
-  cacheDir = await tempDir("model-cache-");
-  await writeOnnxRepo(root, "acme/tiny");
-  hub = await startFakeHfHub(root);
+  ({ root, cacheDir, hub } = await startHubWithCache("models-cli", (dir) => writeOnnxRepo(dir, "acme/tiny")));
 });
 
 afterEach(async () => {
-  await hub.close();
-  await rm(root, { recursive: true, force: true });
-  await rm(cacheDir, { recursive: true, force: true });
+  await stopHubWithCache({ root, cacheDir, hub });
 });
 
 function cli(args: string[], cwd = ROOT): Promise<CliResult> {

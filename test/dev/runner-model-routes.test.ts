@@ -3,14 +3,13 @@
  * `cozy-worker run --local`: GET /v1/models/status, POST /v1/models/{load,unload,prefetch} and
  * POST /v1/warmup/{fn}, through a real runner with real (tiny) models served by the loopback hub.
  */
-import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunResponse } from "../../src/adapters/http/client.js";
-import { type FakeHfHub, startFakeHfHub } from "../support/fake-hf-hub.js";
-import { tempDir } from "../support/hub-repos.js";
-import { MLP_X, MODELS_PROJECT, VAD_AUDIO, writeModelRepos } from "../support/model-repos.js";
+import type { FakeHfHub } from "../support/fake-hf-hub.js";
+import { stopHubWithCache } from "../support/hub-repos.js";
+import { cpuModelsEnv, MLP_X, MODELS_PROJECT, startModelsHub, VAD_AUDIO } from "../support/model-repos.js";
 import { REPO_ROOT, type RunnerProcess, startRunner } from "../support/runner-process.js";
 
 let root: string;
@@ -47,32 +46,22 @@ const TINY = "hf:test/tiny";
 const VAD = "hf:test/silero-vad";
 
 beforeAll(async () => {
-  root = await tempDir("runner-routes-hub-");
-  cacheDir = await tempDir("runner-routes-cache-");
-  await writeModelRepos(root);
-  hub = await startFakeHfHub(root);
+  ({ root, cacheDir, hub } = await startModelsHub("runner-routes"));
 });
 
 afterAll(async () => {
-  await hub?.close();
-  await rm(root, { recursive: true, force: true });
-  await rm(cacheDir, { recursive: true, force: true });
+  await stopHubWithCache({ root, cacheDir, hub });
 });
 
 describe("dev runner model routes, on a project with models", () => {
   let runner: RunnerProcess;
 
   beforeAll(async () => {
-    runner = await startRunner(MODELS_PROJECT, {
-      HF_ENDPOINT: hub.endpoint,
-      WORKER_MODEL_CACHE_DIR: cacheDir,
-      WORKER_ORT_PROVIDERS: "cpu",
-    });
+    runner = await startRunner(MODELS_PROJECT, cpuModelsEnv(hub, cacheDir));
   });
 
   afterAll(async () => {
-    await runner?.stop();
-    if (runner) await rm(runner.outputsDir, { recursive: true, force: true });
+    await runner?.stop(); // also removes its outputs folder
   });
 
   it("GET /v1/models/status answers {ok, model_cache} with the /v1/status state; other methods are 405", async () => {
@@ -257,16 +246,11 @@ describe("dev runner model routes, on a project without models", () => {
   let runner: RunnerProcess;
 
   beforeAll(async () => {
-    runner = await startRunner(join(REPO_ROOT, "test/projects/runner"), {
-      HF_ENDPOINT: hub.endpoint,
-      WORKER_MODEL_CACHE_DIR: cacheDir,
-      WORKER_ORT_PROVIDERS: "cpu",
-    });
+    runner = await startRunner(join(REPO_ROOT, "test/projects/runner"), cpuModelsEnv(hub, cacheDir));
   });
 
   afterAll(async () => {
-    await runner?.stop();
-    if (runner) await rm(runner.outputsDir, { recursive: true, force: true });
+    await runner?.stop(); // also removes its outputs folder
   });
 
   it("has no model host until a route needs one: status is empty, warm-up has nothing to load, unload nothing", async () => {

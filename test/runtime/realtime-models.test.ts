@@ -4,7 +4,6 @@
  * the real model host with real ONNX sessions (the tiny MLP of test/projects/models, served by a
  * loopback Hugging Face hub).
  */
-import { rm } from "node:fs/promises";
 import { Tensor } from "onnxruntime-node";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,9 +17,9 @@ import { RealtimeHost } from "../../src/runtime/realtime/host.js";
 import type { SessionEnd } from "../../src/runtime/realtime/session.js";
 import { modelSettingsFromEnv } from "../../src/settings/models.js";
 import { runtimeSettingsFromEnv } from "../../src/settings/runtime.js";
-import { type FakeHfHub, startFakeHfHub } from "../support/fake-hf-hub.js";
-import { tempDir } from "../support/hub-repos.js";
-import { MLP_X, MODELS_PROJECT, writeModelRepos } from "../support/model-repos.js";
+import type { FakeHfHub } from "../support/fake-hf-hub.js";
+import { stopHubWithCache } from "../support/hub-repos.js";
+import { cpuModelsEnv, MLP_X, MODELS_PROJECT, startModelsHub } from "../support/model-repos.js";
 import { tinyModelExpected } from "../support/onnx/tiny-model.js";
 
 let root: string;
@@ -55,10 +54,7 @@ function session(requiredModels?: string[]): Promise<{ frames: unknown[]; reason
 }
 
 beforeAll(async () => {
-  root = await tempDir("realtime-hub-");
-  cacheDir = await tempDir("realtime-cache-");
-  await writeModelRepos(root);
-  hub = await startFakeHfHub(root);
+  ({ root, cacheDir, hub } = await startModelsHub("realtime"));
   const keyspace = (await discover(MODELS_PROJECT)).manifest.models_by_function?.mlp ?? {};
   const manifest: Manifest = {
     project_name: "realtime-models",
@@ -80,11 +76,7 @@ beforeAll(async () => {
     runtime: { language: "typescript", node: ">=20", gen_worker: "*", main: "src/main.ts" },
   };
   models = createModelHost({
-    settings: modelSettingsFromEnv({
-      WORKER_MODEL_CACHE_DIR: cacheDir,
-      HF_ENDPOINT: hub.endpoint,
-      WORKER_ORT_PROVIDERS: "cpu",
-    }),
+    settings: modelSettingsFromEnv(cpuModelsEnv(hub, cacheDir)),
     machine: { memoryBytes: 8 * GIB },
     log: pino({ level: "silent" }),
     manifest,
@@ -100,9 +92,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await models?.close();
-  await hub?.close();
-  await rm(root, { recursive: true, force: true });
-  await rm(cacheDir, { recursive: true, force: true });
+  await stopHubWithCache({ root, cacheDir, hub });
 });
 
 const expected = () => Array.from(tinyModelExpected(MLP_X));

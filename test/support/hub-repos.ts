@@ -1,6 +1,7 @@
-import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type FakeHfHub, startFakeHfHub } from "./fake-hf-hub.js";
 import { writeTinyModel } from "./onnx/tiny-model.js";
 
 /** A tokenizer.json bigger than the hub's LFS threshold, so the listing gives its sha256. */
@@ -29,4 +30,38 @@ export const SELECTED = ["config.json", "onnx/model.onnx", "tokenizer.json"];
 
 export async function tempDir(prefix: string): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
+}
+
+/** A fake Hugging Face hub serving the repos under `root`, and an empty model cache folder. */
+export interface HubWithCache {
+  root: string;
+  cacheDir: string;
+  hub: FakeHfHub;
+}
+
+/**
+ * Makes `<name>-hub-*` and `<name>-cache-*` temporary folders, lets `write` fill the first with
+ * repos and starts the fake hub on it; removes what it made when a step fails.
+ */
+export async function startHubWithCache(
+  name: string,
+  write: (root: string) => Promise<unknown>,
+): Promise<HubWithCache> {
+  const made: Partial<HubWithCache> = {};
+  try {
+    made.root = await tempDir(`${name}-hub-`);
+    made.cacheDir = await tempDir(`${name}-cache-`);
+    await write(made.root);
+    made.hub = await startFakeHfHub(made.root);
+    return made as HubWithCache;
+  } catch (error) {
+    await stopHubWithCache(made);
+    throw error;
+  }
+}
+
+/** Closes the hub and removes both folders; skips what is not there (a setup that failed early). */
+export async function stopHubWithCache({ root, cacheDir, hub }: Partial<HubWithCache>): Promise<void> {
+  await hub?.close();
+  for (const dir of [root, cacheDir]) if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 }

@@ -1,7 +1,10 @@
-import { copyFile, mkdir, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Tensor } from "onnxruntime-node";
 import { createBareSession } from "./bare-session.js";
+import type { FakeCozyHub } from "./fake-cozy-hub.js";
+import type { FakeHfHub } from "./fake-hf-hub.js";
+import { type HubWithCache, startHubWithCache } from "./hub-repos.js";
 import { writeTinyModel } from "./onnx/tiny-model.js";
 import { REPO_ROOT } from "./runner-process.js";
 
@@ -32,6 +35,42 @@ export async function writeModelRepos(root: string): Promise<string> {
   await mkdir(join(root, "test/silero-vad"), { recursive: true });
   await copyFile(SILERO_VAD, join(root, "test/silero-vad/model.onnx"));
   return join(root, "test/tiny/onnx/model.onnx");
+}
+
+/**
+ * The fake hub serving {@link writeModelRepos}' repos from a `<name>-hub-*` temporary folder, and an
+ * empty `<name>-cache-*` model cache; `tinyPath` is the tiny model's file. stopHubWithCache ends it.
+ */
+export async function startModelsHub(name: string): Promise<HubWithCache & { tinyPath: string }> {
+  let tinyPath = "";
+  const started = await startHubWithCache(name, async (root) => {
+    tinyPath = await writeModelRepos(root);
+  });
+  return { ...started, tinyPath };
+}
+
+/** The environment of a worker, a runner or modelSettingsFromEnv that takes its models from `hub` into `cacheDir`, on CPU. */
+export function cpuModelsEnv(hub: FakeHfHub, cacheDir: string): Record<string, string> {
+  return { HF_ENDPOINT: hub.endpoint, WORKER_MODEL_CACHE_DIR: cacheDir, WORKER_ORT_PROVIDERS: "cpu" };
+}
+
+/**
+ * Publishes test/tiny and test/tiny-b from {@link writeModelRepos}' `root` on the fake Cozy Hub as
+ * `<repo>:v1` (their onnx/model.onnx and config.json, which tells them apart); returns each repo's
+ * snapshot digest.
+ */
+export async function publishTinyRepos(hub: FakeCozyHub, root: string): Promise<Record<string, string>> {
+  const digests: Record<string, string> = {};
+  for (const repo of ["test/tiny", "test/tiny-b"]) {
+    const files = await Promise.all(
+      ["onnx/model.onnx", "config.json"].map(async (path) => ({
+        path,
+        content: await readFile(join(root, repo, path)),
+      })),
+    );
+    digests[repo] = await hub.publish(repo, "v1", files);
+  }
+  return digests;
 }
 
 /** Deterministic values in [-1, 1). */

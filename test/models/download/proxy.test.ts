@@ -3,13 +3,12 @@
  * CONNECT proxy on loopback in front of the fake hub, and the built CLI.
  */
 
-import { rm } from "node:fs/promises";
 import { createServer, type IncomingMessage } from "node:http";
 import { type AddressInfo, connect, type Socket } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { cli } from "../../support/cli.js";
-import { type FakeHfHub, startFakeHfHub } from "../../support/fake-hf-hub.js";
-import { tempDir, writeOnnxRepo } from "../../support/hub-repos.js";
+import type { FakeHfHub } from "../../support/fake-hf-hub.js";
+import { startHubWithCache, stopHubWithCache, writeOnnxRepo } from "../../support/hub-repos.js";
 
 let root: string;
 let cacheDir: string;
@@ -49,18 +48,13 @@ async function startConnectProxy(): Promise<typeof proxy> {
 }
 
 beforeEach(async () => {
-  root = await tempDir("fake-hub-");
-  cacheDir = await tempDir("model-cache-");
-  await writeOnnxRepo(root, "acme/tiny");
-  hub = await startFakeHfHub(root);
+  ({ root, cacheDir, hub } = await startHubWithCache("proxy", (dir) => writeOnnxRepo(dir, "acme/tiny")));
   proxy = await startConnectProxy();
 });
 
 afterEach(async () => {
   await proxy.close();
-  await hub.close();
-  await rm(root, { recursive: true, force: true });
-  await rm(cacheDir, { recursive: true, force: true });
+  await stopHubWithCache({ root, cacheDir, hub });
 });
 
 function pull(proxyEnv: NodeJS.ProcessEnv, endpoint = hub.endpoint) {

@@ -4,14 +4,14 @@
  * Cozy Hub (real HTTP) and the handler runs the model.
  */
 import { existsSync } from "node:fs";
-import { readFile, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunResponse } from "../../../src/adapters/http/client.js";
-import { SchedulerServer } from "../../../src/dev/scheduler-server.js";
+import type { SchedulerServer } from "../../../src/dev/scheduler-server.js";
 import { type FakeCozyHub, startFakeCozyHub } from "../../support/fake-cozy-hub.js";
 import { tempDir } from "../../support/hub-repos.js";
-import { directOutputs, MLP_X, writeModelRepos } from "../../support/model-repos.js";
+import { directOutputs, MLP_X, publishTinyRepos, writeModelRepos } from "../../support/model-repos.js";
 import { REPO_ROOT, type RunnerProcess, startRunner } from "../../support/runner-process.js";
 import {
   decodeOutput,
@@ -20,8 +20,7 @@ import {
   registrationWhere,
   resultOf,
   sendRun,
-  startWorker,
-  type WorkerProcess,
+  startWorkerWithScheduler,
 } from "../../support/worker-process.js";
 
 const PROJECT = join(REPO_ROOT, "test/projects/cozy-models");
@@ -32,7 +31,7 @@ let root: string;
 let cacheDir: string;
 let hub: FakeCozyHub;
 let scheduler: SchedulerServer;
-let worker: WorkerProcess;
+let stopWorker: () => Promise<void>;
 let expectedY: number[];
 const digests: Record<string, string> = {};
 
@@ -64,29 +63,17 @@ beforeAll(async () => {
   expectedY = (await directOutputs(tinyPath)).mlp;
   hub = await startFakeCozyHub();
   // The hf test repos' files, published as cozy snapshots (told apart by their config.json).
-  for (const repo of ["test/tiny", "test/tiny-b"]) {
-    const files = await Promise.all(
-      ["onnx/model.onnx", "config.json"].map(async (path) => ({
-        path,
-        content: await readFile(join(root, repo, path)),
-      })),
-    );
-    digests[repo] = await hub.publish(repo, "v1", files);
-  }
-  scheduler = await SchedulerServer.start("127.0.0.1:0");
-  worker = startWorker(PROJECT, {
-    SCHEDULER_ADDR: scheduler.address,
+  Object.assign(digests, await publishTinyRepos(hub, root));
+  ({ scheduler, stop: stopWorker } = await startWorkerWithScheduler(PROJECT, {
     WORKER_MODEL_CACHE_DIR: cacheDir,
     WORKER_ORT_PROVIDERS: "cpu",
     WORKER_ALLOW_COZY_HUB_API_RESOLVE: "",
     COZY_HUB_URL: "",
-  });
-  await scheduler.waitForWorker(20_000);
+  }));
 });
 
 afterAll(async () => {
-  await worker?.stop("SIGKILL");
-  await scheduler?.stop();
+  await stopWorker?.();
   await hub?.close();
   await rm(root, { recursive: true, force: true });
   await rm(cacheDir, { recursive: true, force: true });

@@ -3,7 +3,7 @@
  * and from tasks alike. The Python SDK (gen-worker 0.2.1) used a task's map instead of the config's
  * whenever the task carried one, never both (docs/differences.md).
  */
-import { readFile, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,7 +13,7 @@ import { GIB } from "../../../src/models/sessions/device-cache.js";
 import { modelSettingsFromEnv } from "../../../src/settings/models.js";
 import { type FakeCozyHub, startFakeCozyHub } from "../../support/fake-cozy-hub.js";
 import { tempDir } from "../../support/hub-repos.js";
-import { writeModelRepos } from "../../support/model-repos.js";
+import { publishTinyRepos, writeModelRepos } from "../../support/model-repos.js";
 import { REPO_ROOT } from "../../support/runner-process.js";
 
 const TINY = "cozy:test/tiny:v1";
@@ -29,15 +29,7 @@ beforeAll(async () => {
   cacheDir = await tempDir("cozy-urls-cache-");
   await writeModelRepos(root);
   hub = await startFakeCozyHub();
-  for (const repo of ["test/tiny", "test/tiny-b"]) {
-    const files = await Promise.all(
-      ["onnx/model.onnx", "config.json"].map(async (path) => ({
-        path,
-        content: await readFile(join(root, repo, path)),
-      })),
-    );
-    await hub.publish(repo, "v1", files);
-  }
+  await publishTinyRepos(hub, root);
   host = createModelHost({
     settings: modelSettingsFromEnv({ WORKER_MODEL_CACHE_DIR: cacheDir, WORKER_ORT_PROVIDERS: "cpu" }),
     machine: { memoryBytes: 8 * GIB },

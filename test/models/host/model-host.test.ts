@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { rm, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Tensor } from "onnxruntime-node";
 import { pino } from "pino";
@@ -15,9 +15,9 @@ import { GIB } from "../../../src/models/sessions/device-cache.js";
 import { Executor, type HandlerTable } from "../../../src/runtime/executor.js";
 import { modelSettingsFromEnv } from "../../../src/settings/models.js";
 import { runtimeSettingsFromEnv } from "../../../src/settings/runtime.js";
-import { type FakeHfHub, startFakeHfHub } from "../../support/fake-hf-hub.js";
-import { tempDir } from "../../support/hub-repos.js";
-import { MLP_X, MODELS_PROJECT, writeModelRepos } from "../../support/model-repos.js";
+import type { FakeHfHub } from "../../support/fake-hf-hub.js";
+import { stopHubWithCache } from "../../support/hub-repos.js";
+import { cpuModelsEnv, MLP_X, MODELS_PROJECT, startModelsHub } from "../../support/model-repos.js";
 import { tinyModelExpected } from "../../support/onnx/tiny-model.js";
 
 const quiet = pino({ level: "silent" });
@@ -72,20 +72,16 @@ async function waitFor(check: () => boolean): Promise<void> {
 }
 
 beforeAll(async () => {
-  root = await tempDir("model-host-hub-");
-  cacheDir = await tempDir("model-host-cache-");
-  const tinyPath = await writeModelRepos(root);
+  let tinyPath: string;
+  ({ root, cacheDir, hub, tinyPath } = await startModelsHub("model-host"));
   tinyBytes = (await stat(tinyPath)).size;
-  hub = await startFakeHfHub(root);
   manifest = (await discover(MODELS_PROJECT)).manifest;
   // Fits two of the three tiny models (each is one graph of `tinyBytes`), not three.
   const budgetGb = (2.5 * tinyBytes) / GIB;
   host = createModelHost({
     settings: modelSettingsFromEnv({
-      WORKER_MODEL_CACHE_DIR: cacheDir,
-      HF_ENDPOINT: hub.endpoint,
+      ...cpuModelsEnv(hub, cacheDir),
       WORKER_MAX_VRAM_GB: budgetGb.toFixed(12),
-      WORKER_ORT_PROVIDERS: "cpu",
     }),
     machine: { memoryBytes: 8 * GIB },
     log: quiet,
@@ -103,9 +99,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await host?.close();
-  await hub?.close();
-  await rm(root, { recursive: true, force: true });
-  await rm(cacheDir, { recursive: true, force: true });
+  await stopHubWithCache({ root, cacheDir, hub });
 });
 
 describe("model injection through the executor", () => {

@@ -1,4 +1,3 @@
-import { rm } from "node:fs/promises";
 import { Tensor } from "onnxruntime-node";
 import { pino } from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -15,9 +14,9 @@ import { Executor, type HandlerTable } from "../../../src/runtime/executor.js";
 import { modelSettingsFromEnv } from "../../../src/settings/models.js";
 import { runtimeSettingsFromEnv } from "../../../src/settings/runtime.js";
 import { workerSettingsFromEnv } from "../../../src/settings/worker.js";
-import { type FakeHfHub, startFakeHfHub } from "../../support/fake-hf-hub.js";
-import { tempDir } from "../../support/hub-repos.js";
-import { MLP_X, MODELS_PROJECT, writeModelRepos } from "../../support/model-repos.js";
+import type { FakeHfHub } from "../../support/fake-hf-hub.js";
+import { stopHubWithCache } from "../../support/hub-repos.js";
+import { cpuModelsEnv, MLP_X, MODELS_PROJECT, startModelsHub } from "../../support/model-repos.js";
 import { tinyModelExpected } from "../../support/onnx/tiny-model.js";
 import { InjectedOutOfMemory } from "../../support/out-of-memory.js";
 
@@ -65,20 +64,12 @@ async function settled(): Promise<void> {
 }
 
 beforeAll(async () => {
-  root = await tempDir("oom-hub-");
-  cacheDir = await tempDir("oom-cache-");
-  await writeModelRepos(root);
-  hub = await startFakeHfHub(root);
+  ({ root, cacheDir, hub } = await startModelsHub("oom"));
   manifest = (await discover(MODELS_PROJECT)).manifest;
   injected = new InjectedOutOfMemory(defaultSessionFactory({ providers: ["cpu"], log: quiet }));
   host = createModelHost({
     // A budget all three tiny models fit in: only the injected failures evict anything.
-    settings: modelSettingsFromEnv({
-      WORKER_MODEL_CACHE_DIR: cacheDir,
-      HF_ENDPOINT: hub.endpoint,
-      WORKER_MAX_VRAM_GB: "1",
-      WORKER_ORT_PROVIDERS: "cpu",
-    }),
+    settings: modelSettingsFromEnv({ ...cpuModelsEnv(hub, cacheDir), WORKER_MAX_VRAM_GB: "1" }),
     machine: { memoryBytes: 8 * GIB },
     log: quiet,
     manifest,
@@ -100,9 +91,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await host?.close();
-  await hub?.close();
-  await rm(root, { recursive: true, force: true });
-  await rm(cacheDir, { recursive: true, force: true });
+  await stopHubWithCache({ root, cacheDir, hub });
 });
 
 beforeEach(() => {

@@ -3,7 +3,6 @@
  * a second config that arrives while a prefetch runs joins it. The Python SDK (gen-worker 0.2.1) ran
  * one prefetch at a time and dropped such a config's models (docs/differences.md).
  */
-import { rm } from "node:fs/promises";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunEvent } from "../../../src/contract/events.js";
@@ -11,9 +10,9 @@ import { discover } from "../../../src/discovery/discover.js";
 import { createModelHost, type ModelHost } from "../../../src/models/host/model-host.js";
 import { GIB } from "../../../src/models/sessions/device-cache.js";
 import { modelSettingsFromEnv } from "../../../src/settings/models.js";
-import { type FakeHfHub, startFakeHfHub } from "../../support/fake-hf-hub.js";
-import { tempDir } from "../../support/hub-repos.js";
-import { MODELS_PROJECT, writeModelRepos } from "../../support/model-repos.js";
+import type { FakeHfHub } from "../../support/fake-hf-hub.js";
+import { stopHubWithCache } from "../../support/hub-repos.js";
+import { cpuModelsEnv, MODELS_PROJECT, startModelsHub } from "../../support/model-repos.js";
 
 let root: string;
 let cacheDir: string;
@@ -22,16 +21,9 @@ let host: ModelHost;
 const events: RunEvent[] = [];
 
 beforeAll(async () => {
-  root = await tempDir("prefetch-hub-");
-  cacheDir = await tempDir("prefetch-cache-");
-  await writeModelRepos(root);
-  hub = await startFakeHfHub(root);
+  ({ root, cacheDir, hub } = await startModelsHub("prefetch"));
   host = createModelHost({
-    settings: modelSettingsFromEnv({
-      WORKER_MODEL_CACHE_DIR: cacheDir,
-      HF_ENDPOINT: hub.endpoint,
-      WORKER_ORT_PROVIDERS: "cpu",
-    }),
+    settings: modelSettingsFromEnv(cpuModelsEnv(hub, cacheDir)),
     machine: { memoryBytes: 8 * GIB },
     log: pino({ level: "silent" }),
     manifest: (await discover(MODELS_PROJECT)).manifest,
@@ -41,9 +33,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await host?.close();
-  await hub?.close();
-  await rm(root, { recursive: true, force: true });
-  await rm(cacheDir, { recursive: true, force: true });
+  await stopHubWithCache({ root, cacheDir, hub });
 });
 
 describe("ModelHost.prefetch", () => {

@@ -1,17 +1,17 @@
-import { rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunResponse } from "../../../src/adapters/http/client.js";
-import { type FakeHfHub, startFakeHfHub } from "../../support/fake-hf-hub.js";
-import { tempDir } from "../../support/hub-repos.js";
+import type { FakeHfHub } from "../../support/fake-hf-hub.js";
+import { stopHubWithCache } from "../../support/hub-repos.js";
 import {
+  cpuModelsEnv,
   DET_IMAGE,
   DET_SIZE,
   directOutputs,
   float32s,
   MLP_X,
   MODELS_PROJECT,
+  startModelsHub,
   VAD_AUDIO,
-  writeModelRepos,
 } from "../../support/model-repos.js";
 import { type RunnerProcess, startRunner } from "../../support/runner-process.js";
 
@@ -31,22 +31,15 @@ async function post(endpoint: string, payload: unknown): Promise<RunResponse> {
 }
 
 beforeAll(async () => {
-  root = await tempDir("runner-models-hub-");
-  cacheDir = await tempDir("runner-models-cache-");
-  expected = await directOutputs(await writeModelRepos(root));
-  hub = await startFakeHfHub(root);
-  runner = await startRunner(MODELS_PROJECT, {
-    HF_ENDPOINT: hub.endpoint,
-    WORKER_MODEL_CACHE_DIR: cacheDir,
-    WORKER_ORT_PROVIDERS: "cpu",
-  });
+  let tinyPath: string;
+  ({ root, cacheDir, hub, tinyPath } = await startModelsHub("runner-models"));
+  expected = await directOutputs(tinyPath);
+  runner = await startRunner(MODELS_PROJECT, cpuModelsEnv(hub, cacheDir));
 });
 
 afterAll(async () => {
   await runner?.stop();
-  await hub?.close();
-  await rm(root, { recursive: true, force: true });
-  await rm(cacheDir, { recursive: true, force: true });
+  await stopHubWithCache({ root, cacheDir, hub });
 });
 
 describe("cozy-worker run --local with models from a Hugging Face hub", () => {

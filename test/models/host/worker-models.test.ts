@@ -1,17 +1,17 @@
-import { rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ReceivedMessage, SchedulerServer } from "../../../src/dev/scheduler-server.js";
-import { type FakeHfHub, startFakeHfHub } from "../../support/fake-hf-hub.js";
-import { tempDir } from "../../support/hub-repos.js";
+import type { ReceivedMessage, SchedulerServer } from "../../../src/dev/scheduler-server.js";
+import type { FakeHfHub } from "../../support/fake-hf-hub.js";
+import { stopHubWithCache } from "../../support/hub-repos.js";
 import {
+  cpuModelsEnv,
   DET_IMAGE,
   DET_SIZE,
   directOutputs,
   float32s,
   MLP_X,
   MODELS_PROJECT,
+  startModelsHub,
   VAD_AUDIO,
-  writeModelRepos,
 } from "../../support/model-repos.js";
 import {
   decodeOutput,
@@ -21,15 +21,14 @@ import {
   registrationWhere,
   resultOf,
   sendRun,
-  startWorker,
-  type WorkerProcess,
+  startWorkerWithScheduler,
 } from "../../support/worker-process.js";
 
 let root: string;
 let cacheDir: string;
 let hub: FakeHfHub;
 let scheduler: SchedulerServer;
-let worker: WorkerProcess;
+let stopWorker: () => Promise<void>;
 let expected: Awaited<ReturnType<typeof directOutputs>>;
 
 function registration(check: (resources: RegisteredResources) => boolean, after = 0) {
@@ -50,27 +49,18 @@ function commandResult(arm: "load_model_result" | "unload_model_result", modelId
 }
 
 beforeAll(async () => {
-  root = await tempDir("worker-models-hub-");
-  cacheDir = await tempDir("worker-models-cache-");
-  expected = await directOutputs(await writeModelRepos(root));
-  hub = await startFakeHfHub(root);
-  scheduler = await SchedulerServer.start("127.0.0.1:0");
-  worker = startWorker(MODELS_PROJECT, {
-    SCHEDULER_ADDR: scheduler.address,
-    HF_ENDPOINT: hub.endpoint,
-    WORKER_MODEL_CACHE_DIR: cacheDir,
-    WORKER_ORT_PROVIDERS: "cpu",
+  let tinyPath: string;
+  ({ root, cacheDir, hub, tinyPath } = await startModelsHub("worker-models"));
+  expected = await directOutputs(tinyPath);
+  ({ scheduler, stop: stopWorker } = await startWorkerWithScheduler(MODELS_PROJECT, {
+    ...cpuModelsEnv(hub, cacheDir),
     WORKER_MAX_CONCURRENT_DOWNLOADS: "1",
-  });
-  await scheduler.waitForWorker(20_000);
+  }));
 });
 
 afterAll(async () => {
-  await worker?.stop("SIGKILL");
-  await scheduler?.stop();
-  await hub?.close();
-  await rm(root, { recursive: true, force: true });
-  await rm(cacheDir, { recursive: true, force: true });
+  await stopWorker?.();
+  await stopHubWithCache({ root, cacheDir, hub });
 });
 
 describe("cozy-worker serve with models", () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ResourceError } from "../../../src/contract/errors.js";
@@ -9,7 +9,7 @@ import { HfAuthError, HfHubClient, HfNotFoundError } from "../../../src/models/s
 import { ModelDiskCache } from "../../../src/models/store/disk-cache.js";
 import { modelSettingsFromEnv } from "../../../src/settings/models.js";
 import { type FakeHfHub, gitBlobId, LFS_THRESHOLD, startFakeHfHub } from "../../support/fake-hf-hub.js";
-import { SELECTED, tempDir, writeOnnxRepo } from "../../support/hub-repos.js";
+import { SELECTED, startHubWithCache, stopHubWithCache, writeOnnxRepo } from "../../support/hub-repos.js";
 import { mountSmallDisk } from "../../support/small-disk.js";
 
 let root: string;
@@ -17,16 +17,11 @@ let cacheDir: string;
 let hub: FakeHfHub;
 
 beforeEach(async () => {
-  root = await tempDir("fake-hub-");
-  cacheDir = await tempDir("model-cache-");
-  await writeOnnxRepo(root, "acme/tiny");
-  hub = await startFakeHfHub(root);
+  ({ root, cacheDir, hub } = await startHubWithCache("disk-cache", (dir) => writeOnnxRepo(dir, "acme/tiny")));
 });
 
 afterEach(async () => {
-  await hub.close();
-  await rm(root, { recursive: true, force: true });
-  await rm(cacheDir, { recursive: true, force: true });
+  await stopHubWithCache({ root, cacheDir, hub });
 });
 
 function makeCache(options: { token?: string; maxBytes?: number; dir?: string } = {}): ModelDiskCache {
