@@ -128,6 +128,8 @@ describe("ModelDiskCache.ensureHfSnapshot against the fake hub", () => {
     hub.faults = { paths: ["tokenizer.json"], truncateAfter: 2000, truncateTimes: 1, ignoreRange: true };
     const snapshot = await makeCache().ensureHfSnapshot("hf:acme/tiny", spec);
     await expectSameAsRepo(snapshot.dir, SELECTED);
+    // The cut happened, and the retry asked to resume where it stopped: the server's whole body was used.
+    expect(fileRequests("tokenizer.json").map((r) => r.range)).toEqual([undefined, "bytes=2000-"]);
   });
 
   it("fails clearly on wrong bytes and leaves nothing that looks complete", async () => {
