@@ -1,48 +1,19 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterEach, describe, expect, it } from "vitest";
+import { startInvoke } from "../support/invoke-process.js";
 import { CLI, REPO_ROOT } from "../support/runner-process.js";
 import { startWorker, type WorkerProcess } from "../support/worker-process.js";
 
 const PROJECT = join(REPO_ROOT, "test/projects/runner");
 
-interface Invocation {
-  child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  exited: Promise<number | null>;
-  /** Resolves with the scheduler address once it listens. */
-  listening: Promise<string>;
-}
-
 /** `cozy-worker invoke ... --scheduler --listen 127.0.0.1:0`, the process a developer runs. */
-function invoke(args: string[]): Invocation {
-  const child = spawn(
-    process.execPath,
-    [CLI, "invoke", ...args, "--scheduler", "--listen", "127.0.0.1:0", "--wait-s", "20"],
-    {
-      env: { ...process.env, NO_COLOR: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  const listening = new Promise<string>((resolve) => {
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-      const match = /\[listening\] scheduler=(\S+);/.exec(stderr);
-      if (match?.[1]) resolve(match[1]);
-    });
-  });
-  const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
-  return { child, stdout: () => stdout, stderr: () => stderr, exited, listening };
+function invoke(args: string[]) {
+  return startInvoke([...args, "--scheduler", "--listen", "127.0.0.1:0", "--wait-s", "20"]);
 }
 
 const workers: WorkerProcess[] = [];

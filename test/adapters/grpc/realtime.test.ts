@@ -5,13 +5,14 @@
  * unknown_function, frame_too_large); the scheduler closing it cancels the handler; and Silero VAD
  * (examples/vad-stream) runs on a real ONNX model from the loopback hub.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startExampleHub } from "../../support/example-hub.js";
-import { CLI, REPO_ROOT, removeTenantBundles } from "../../support/runner-process.js";
+import { startInvoke } from "../../support/invoke-process.js";
+import { REPO_ROOT, removeTenantBundles } from "../../support/runner-process.js";
 import { startWorker, type WorkerProcess } from "../../support/worker-process.js";
 
 const PROJECT = join(REPO_ROOT, "test/projects/realtime");
@@ -53,32 +54,20 @@ async function session(
   stdin: string | Buffer | Feed,
   options: { project?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<Transcript> {
-  const child = spawn(
-    process.execPath,
-    [CLI, "invoke", ...args, "--realtime", "--scheduler", "--listen", "127.0.0.1:0", "--wait-s", "30"],
-    { env: { ...process.env, NO_COLOR: "1" }, stdio: ["pipe", "pipe", "pipe"] },
+  const invocation = startInvoke(
+    [...args, "--realtime", "--scheduler", "--listen", "127.0.0.1:0", "--wait-s", "30"],
+    "pipe",
   );
+  const { child, stdout } = invocation;
   children.push(child);
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  const listening = new Promise<string>((resolve) => {
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-      const match = /\[listening\] scheduler=(\S+);/.exec(stderr);
-      if (match?.[1]) resolve(match[1]);
-    });
-  });
-  const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
-  if (typeof stdin === "function") void stdin(child.stdin, () => stdout);
-  else child.stdin.end(stdin);
+  const input = child.stdin as NodeJS.WritableStream;
+  if (typeof stdin === "function") void stdin(input, stdout);
+  else input.end(stdin);
   const project = options.project ?? PROJECT;
-  const worker = startWorker(project, { SCHEDULER_ADDR: await listening, ...options.env });
+  const worker = startWorker(project, { SCHEDULER_ADDR: await invocation.listening, ...options.env });
   workers.push({ worker, project });
-  const code = await exited;
-  return { code, stdout, stderr, worker };
+  const code = await invocation.exited;
+  return { code, stdout: stdout(), stderr: invocation.stderr(), worker };
 }
 
 describe("cozy-worker invoke --realtime --scheduler with cozy-worker serve", () => {
