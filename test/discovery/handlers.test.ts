@@ -4,25 +4,19 @@
  * Python SDK took the payload in any position after ctx; and discovery reads the source without
  * running it, while the Python SDK imported the tenant's modules.
  */
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { discover } from "../../src/discovery/discover.js";
 import { DiscoveryError } from "../../src/discovery/problems.js";
+import { writeSourceProject } from "../support/source-project.js";
 
 let root: string;
 
 /** A project in a new folder under `root` with this `src/main.ts`; returns its folder. */
-async function project(name: string, main: string[]): Promise<string> {
-  const dir = join(root, name);
-  await mkdir(join(dir, "src"), { recursive: true });
-  await writeFile(
-    join(dir, "cozy.toml"),
-    `schema_version = 1\nname = "${name}"\nmain = "src/main.ts"\ngen_worker = ">=0.1.0 <0.2.0"\n\n[models]\ndet = "hf:acme/det"\n`,
-  );
-  await writeFile(join(dir, "src/main.ts"), [...main, ""].join("\n"));
-  return dir;
+function project(name: string, main: string[]): Promise<string> {
+  return writeSourceProject(root, name, main, { det: "hf:acme/det" });
 }
 
 beforeAll(async () => {
