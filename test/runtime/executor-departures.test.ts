@@ -10,36 +10,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ActionContext } from "../../src/contract/handler-api.js";
-import type { Manifest, ManifestFunction } from "../../src/contract/manifest.js";
-import { Executor, type HandlerTable } from "../../src/runtime/executor.js";
+import type { ManifestFunction } from "../../src/contract/manifest.js";
+import type { Executor, HandlerTable } from "../../src/runtime/executor.js";
 import { runtimeSettingsFromEnv } from "../../src/settings/runtime.js";
+import { ASSET_DEF, DRAFT, makeExecutor, objectSchema, fn as singleOutput } from "./manifest-fixture.js";
 
-const DRAFT = "https://json-schema.org/draft/2020-12/schema";
-const ANY_OBJECT = { $schema: DRAFT, type: "object", properties: {}, required: [] };
+const ANY_OBJECT = objectSchema({});
 
 function fn(
   name: string,
   endpoint: string,
   inputSchema: Record<string, unknown> = ANY_OBJECT,
 ): ManifestFunction {
-  return {
-    name,
-    endpoint_name: endpoint,
-    module: "src/main.ts",
-    resources: {},
-    payload_type: { module: "src/main.ts", qualname: "Input" },
-    payload_schema_sha256: "",
-    input_schema: inputSchema,
-    output_mode: "single",
-    output_type: { module: "src/main.ts", qualname: "Output" },
-    output_schema_sha256: "",
-    output_schema: ANY_OBJECT,
-    incremental_output: false,
-    injection_json: [],
-    required_models: [],
-    payload_repo_selectors: [],
-    export: name,
-  };
+  return { ...singleOutput(name, inputSchema, ANY_OBJECT), endpoint_name: endpoint };
 }
 
 function executor(
@@ -48,20 +31,12 @@ function executor(
   env: Record<string, string> = {},
   outputsDir?: string,
 ): Executor {
-  const manifest: Manifest = {
-    project_name: "test",
-    functions,
-    runtime: { language: "typescript", node: ">=20.19.0", gen_worker: "0.1.0", main: "src/main.ts" },
-  };
-  return new Executor({
-    manifest,
-    handlers,
+  return makeExecutor(functions, handlers, {
     settings: runtimeSettingsFromEnv(env),
     ...(outputsDir === undefined ? {} : { outputsDir }),
   });
 }
 
-const NULLABLE_STRING = { anyOf: [{ type: "string" }, { type: "null" }] };
 /** A payload `{file: Asset}`, as discovery writes it. */
 const ASSET_INPUT = {
   $schema: DRAFT,
@@ -73,19 +48,7 @@ const ASSET_INPUT = {
       properties: { file: { $ref: "#/$defs/Asset" } },
       required: ["file"],
     },
-    Asset: {
-      title: "Asset",
-      type: "object",
-      properties: {
-        ref: { type: "string", minLength: 1 },
-        owner: NULLABLE_STRING,
-        local_path: NULLABLE_STRING,
-        mime_type: NULLABLE_STRING,
-        size_bytes: { anyOf: [{ type: "integer", minimum: 0 }, { type: "null" }] },
-        sha256: NULLABLE_STRING,
-      },
-      required: ["ref"],
-    },
+    Asset: ASSET_DEF,
   },
 };
 

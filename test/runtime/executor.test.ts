@@ -1,50 +1,32 @@
 import { describe, expect, it } from "vitest";
 import type { RunEvent } from "../../src/contract/events.js";
 import type { ActionContext } from "../../src/contract/handler-api.js";
-import type { Manifest, ManifestFunction } from "../../src/contract/manifest.js";
+import type { ManifestFunction } from "../../src/contract/manifest.js";
 import type { TaskRequest } from "../../src/contract/task.js";
-import { Executor, type HandlerTable } from "../../src/runtime/executor.js";
+import type { Executor, HandlerTable } from "../../src/runtime/executor.js";
 import { runtimeSettingsFromEnv } from "../../src/settings/runtime.js";
+import { DRAFT, makeExecutor, objectSchema, fn as singleOutput } from "./manifest-fixture.js";
 
-const DRAFT = "https://json-schema.org/draft/2020-12/schema";
-
-function objectSchema(properties: Record<string, unknown>, required: string[] = Object.keys(properties)) {
-  return { $schema: DRAFT, type: "object", properties, required };
-}
-
+/** A function with an optional `text` in and a `text` out, in `mode`. */
 function fn(
   name: string,
   mode: "single" | "incremental",
   options: Partial<ManifestFunction> = {},
 ): ManifestFunction {
   return {
-    name,
-    endpoint_name: name.replaceAll("_", "-"),
-    module: "src/main.ts",
-    resources: {},
-    payload_type: { module: "src/main.ts", qualname: "Input" },
-    payload_schema_sha256: "",
-    input_schema: objectSchema({ text: { type: "string" } }, []),
+    ...singleOutput(
+      name,
+      objectSchema({ text: { type: "string" } }, []),
+      objectSchema({ text: { type: "string" } }),
+    ),
     output_mode: mode,
-    output_type: { module: "src/main.ts", qualname: "Output" },
-    output_schema_sha256: "",
-    output_schema: objectSchema({ text: { type: "string" } }),
     incremental_output: mode === "incremental",
-    injection_json: [],
-    required_models: [],
-    payload_repo_selectors: [],
-    export: name,
     ...options,
   };
 }
 
 function executor(functions: ManifestFunction[], handlers: HandlerTable, env: Record<string, string> = {}) {
-  const manifest: Manifest = {
-    project_name: "test",
-    functions,
-    runtime: { language: "typescript", node: ">=20.19.0", gen_worker: "0.1.0", main: "src/main.ts" },
-  };
-  return new Executor({ manifest, handlers, settings: runtimeSettingsFromEnv(env) });
+  return makeExecutor(functions, handlers, { settings: runtimeSettingsFromEnv(env) });
 }
 
 function task(functionName: string, payload: unknown, extra: Partial<TaskRequest> = {}): TaskRequest {

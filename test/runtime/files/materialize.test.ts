@@ -5,6 +5,7 @@ import { CanceledError, ValidationError } from "../../../src/contract/errors.js"
 import { RuntimeAsset } from "../../../src/runtime/files/asset.js";
 import { FILE_API_REQUIRED_MESSAGE, FileApiClient } from "../../../src/runtime/files/file-api.js";
 import { type MaterializeOptions, materializeAssets } from "../../../src/runtime/files/materialize.js";
+import { ASSET_DEF, DRAFT } from "../manifest-fixture.js";
 import {
   expectRejection,
   type FakeFileApi,
@@ -18,24 +19,11 @@ import {
   type TestServer,
 } from "./servers.js";
 
-const ASSET_DEF = {
-  title: "Asset",
-  type: "object",
-  properties: {
-    ref: { type: "string", minLength: 1 },
-    owner: { anyOf: [{ type: "string" }, { type: "null" }] },
-    local_path: { anyOf: [{ type: "string" }, { type: "null" }] },
-    mime_type: { anyOf: [{ type: "string" }, { type: "null" }] },
-    size_bytes: { anyOf: [{ type: "integer", minimum: 0 }, { type: "null" }] },
-    sha256: { anyOf: [{ type: "string" }, { type: "null" }] },
-  },
-  required: ["ref"],
-};
 const asset = { $ref: "#/$defs/Asset" };
 
 /** Shaped like discovery's output for a nested input type. */
 const SCHEMA = {
-  $schema: "https://json-schema.org/draft/2020-12/schema",
+  $schema: DRAFT,
   $ref: "#/$defs/Input",
   $defs: {
     Asset: ASSET_DEF,
