@@ -67,15 +67,19 @@ describe("buildRegistration", () => {
     });
   });
 
-  it("fills every WorkerResources field for examples/hello on a CPU-only machine", () => {
-    const registration = buildRegistration({
-      manifest: hello,
+  /** The registration of a CPU-only machine with no models, idle, not a heartbeat. */
+  const idleOnCpu = (manifest: Manifest) =>
+    buildRegistration({
+      manifest,
       machine: cpuOnly,
       settings,
       models: noModels,
       gpuBusy: false,
       isHeartbeat: false,
     });
+
+  it("fills every WorkerResources field for examples/hello on a CPU-only machine", () => {
+    const registration = idleOnCpu(hello);
     const { resources, is_heartbeat } = overTheWire(registration);
     expect(is_heartbeat).toBe(false);
     const { function_schemas, ...rest } = resources;
@@ -109,16 +113,7 @@ describe("buildRegistration", () => {
   });
 
   it("sends each function's schemas as compact, key-sorted UTF-8 JSON that decodes to the manifest's", () => {
-    const { resources } = overTheWire(
-      buildRegistration({
-        manifest: hello,
-        machine: cpuOnly,
-        settings,
-        models: noModels,
-        gpuBusy: false,
-        isHeartbeat: false,
-      }),
-    );
+    const { resources } = overTheWire(idleOnCpu(hello));
     expect(resources.function_schemas).toHaveLength(hello.functions.length);
     for (const [index, fn] of hello.functions.entries()) {
       const schema = resources.function_schemas[index];
@@ -134,16 +129,7 @@ describe("buildRegistration", () => {
   });
 
   it("fills delta_schema_json for the streaming function only", () => {
-    const { resources } = overTheWire(
-      buildRegistration({
-        manifest: hello,
-        machine: cpuOnly,
-        settings,
-        models: noModels,
-        gpuBusy: false,
-        isHeartbeat: false,
-      }),
-    );
+    const { resources } = overTheWire(idleOnCpu(hello));
     const byName = new Map(resources.function_schemas.map((schema) => [schema.name, schema]));
     const words = hello.functions.find((fn) => fn.name === "words");
     expect(words?.incremental_output).toBe(true);
@@ -194,31 +180,13 @@ describe("buildRegistration", () => {
 
   it("lists per-function concurrency limits", () => {
     const manifest = fixtureManifest("max-concurrency");
-    const { resources } = overTheWire(
-      buildRegistration({
-        manifest,
-        machine: cpuOnly,
-        settings,
-        models: noModels,
-        gpuBusy: false,
-        isHeartbeat: false,
-      }),
-    );
+    const { resources } = overTheWire(idleOnCpu(manifest));
     expect(resources.function_concurrency).toEqual({ upscale: 2 });
   });
 
   it("sends the model injections as a JSON array", () => {
     const manifest = fixtureManifest("model-injection");
-    const { resources } = overTheWire(
-      buildRegistration({
-        manifest,
-        machine: cpuOnly,
-        settings,
-        models: noModels,
-        gpuBusy: false,
-        isHeartbeat: false,
-      }),
-    );
+    const { resources } = overTheWire(idleOnCpu(manifest));
     const fn = manifest.functions[0];
     const schema = resources.function_schemas[0];
     expect(fn?.injection_json.length).toBeGreaterThan(0);
