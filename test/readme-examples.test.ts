@@ -7,15 +7,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { discover } from "../src/discovery/discover.js";
+import { fencedBlocks } from "./support/markdown-blocks.js";
 import { REPO_ROOT } from "./support/runner-process.js";
 
 /** The README's first fenced block in `language` whose text includes `marker`. */
 function fencedBlock(readme: string, language: string, marker: string): string {
-  const blocks = [...readme.matchAll(new RegExp(`\`\`\`${language}\\n([\\s\\S]*?)\`\`\``, "g"))].map(
-    (match) => match[1] as string,
-  );
-  const block = blocks.find((text) => text.includes(marker));
-  if (!block) throw new Error(`README.md has no \`\`\`${language} block with ${marker}`);
+  const block = fencedBlocks(readme, language).find((text) => text.includes(marker));
+  if (!block) throw new Error(`README.md has no ${language} block with ${marker}`);
   return block;
 }
 

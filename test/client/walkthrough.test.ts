@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { fencedBlocks } from "../support/markdown-blocks.js";
 import { REPO_ROOT } from "../support/runner-process.js";
 
 const README = join(REPO_ROOT, "examples/hello/README.md");
@@ -18,17 +19,10 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-/** The README's code blocks of a language, in order. */
-function blocks(markdown: string, language: string): string[] {
-  return [...markdown.matchAll(new RegExp(`\`\`\`${language}\\n([\\s\\S]*?)\`\`\``, "g"))].map(
-    (m) => m[1] ?? "",
-  );
-}
-
 it("call.ts compiles, and wrong.ts fails at the lines and with the errors the README shows", async () => {
   const readme = await readFile(README, "utf8");
-  const [call, wrong] = blocks(readme, "ts");
-  const shown = blocks(readme, "text").find((block) => block.includes("wrong.ts("));
+  const [call, wrong] = fencedBlocks(readme, "ts");
+  const shown = fencedBlocks(readme, "text").find((block) => block.includes("wrong.ts("));
   expect(call).toContain('createClient<typeof import("./src/main.js")>');
   // The README's files sit in examples/hello; here they name it by path.
   const here = (source: string) =>
