@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { CLI, REPO_ROOT, removeTenantBundles } from "../../support/runner-process.js";
 
 const PROTO = join(REPO_ROOT, "proto/worker_scheduler.proto");
@@ -257,8 +257,11 @@ describe("a realtime session with a scheduler written from the proto", () => {
       reason: "the client closed the realtime session",
     });
     expect(scheduler.closesOf("wire-watch")).toEqual([]);
-    expect(workerLog).toContain(
-      '"sessionId":"wire-watch","reason":"client_closed","msg":"realtime session closed by the scheduler"',
+    // The log line comes on the worker's stderr, which may be read after the event on the stream.
+    await vi.waitFor(() =>
+      expect(workerLog).toContain(
+        '"sessionId":"wire-watch","reason":"client_closed","msg":"realtime session closed by the scheduler"',
+      ),
     );
   });
 });
