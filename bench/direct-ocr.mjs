@@ -2,7 +2,10 @@
 // endpoint, called in a plain loop on an onnxruntime-node session. Prints JSON.
 //   node bench/direct-ocr.mjs <model.onnx> <size> <seconds> [concurrency]
 import { createRequire } from "node:module";
-import { detInput, textPixels } from "./projects/ocr/src/input.js";
+import { keepOrtTelemetryOff } from "../dist/settings/ort-telemetry.js";
+import { detInput, textPixels } from "./projects/synthetic-input.js";
+
+keepOrtTelemetryOff();
 
 const { InferenceSession, Tensor } = createRequire(import.meta.url)("onnxruntime-node");
 const [path, sizeText, secondsText, concurrencyText = "1"] = process.argv.slice(2);

@@ -1,5 +1,5 @@
 import { type ActionContext, type Integer, type Model, Tensor } from "gen-worker";
-import { detInput, textPixels } from "./input.js";
+import { detInput, textPixels } from "../../synthetic-input.js";
 
 export interface DetectInput {
   /** Side of the square image. @minimum 32 @maximum 1024 */

@@ -1,5 +1,5 @@
 import { type ActionContext, type Integer, type Model, Tensor } from "gen-worker";
-import { detInput, lineImage } from "./input.js";
+import { detInput, lineImage, textPixels } from "../../synthetic-input.js";
 
 export interface ClassifyInput {
   /** Seed of the synthetic 48×192 text line. */
@@ -50,8 +50,5 @@ export async function detect(
   det: Model<"det">,
 ): Promise<{ text_pixels: Integer }> {
   const x = new Tensor("float32", detInput(input.size, input.seed), [1, 3, input.size, input.size]);
-  const map = Object.values(await det.session.run({ x }))[0]?.data as Float32Array;
-  let count = 0;
-  for (const p of map) if (p > 0.3) count++;
-  return { text_pixels: count };
+  return { text_pixels: textPixels(Object.values(await det.session.run({ x }))[0]?.data as Float32Array) };
 }

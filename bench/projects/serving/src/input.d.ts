@@ -1,2 +1,0 @@
-export declare function lineImage(seed: number): Float32Array;
-export declare function detInput(size: number, seed: number): Float32Array;
