@@ -9,7 +9,7 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const cli = join(root, "bin/cozy-worker.js");
 const RUNS = 5;
 
-export function generateLargeProject(dir, { files = 200, handlers = 50 } = {}) {
+function generateLargeProject(dir, { files = 200, handlers = 50 } = {}) {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, "src/types"), { recursive: true });
   mkdirSync(join(dir, "src/handlers"), { recursive: true });

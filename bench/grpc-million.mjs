@@ -83,7 +83,7 @@ function report(run) {
   return { exact: exactlyOnce(counts), memoryOk: memory.ok };
 }
 
-export async function benchGrpcMillion() {
+async function benchGrpcMillion() {
   const started = [];
   try {
     const { worker, echo } = await startPeers(started);

@@ -40,12 +40,10 @@ async function drive(env, ...args) {
 }
 
 /**
- * Runs both benchmarks on `providers` (WORKER_ORT_PROVIDERS), with a loopback hub and a cache of its own
- * in a temporary folder, or in BENCH_SERVING_WORK when set (kept: the GPU harness ships one pre-filled).
+ * A loopback hub over `work`/repos serving the project's three models (copied in unless already
+ * there), and the environment that points a worker at it, with its model cache in `work`/cache.
  */
-export async function benchServing(providers = process.env.BENCH_PROVIDERS ?? "cpu") {
-  const kept = process.env.BENCH_SERVING_WORK;
-  const work = kept ?? mkdtempSync(join(tmpdir(), "bench-serving-"));
+async function startHub(work, providers) {
   for (const [repo, file] of [
     ["ppocr-cls", CLS],
     ["ppocr-cls-plain", CLS],
@@ -62,6 +60,17 @@ export async function benchServing(providers = process.env.BENCH_PROVIDERS ?? "c
     WORKER_MODEL_CACHE_DIR: join(work, "cache"),
     WORKER_ORT_PROVIDERS: providers,
   };
+  return { hub, env };
+}
+
+/**
+ * Runs both benchmarks on `providers` (WORKER_ORT_PROVIDERS), with a loopback hub and a cache of its own
+ * in a temporary folder, or in BENCH_SERVING_WORK when set (kept: the GPU harness ships one pre-filled).
+ */
+export async function benchServing(providers = process.env.BENCH_PROVIDERS ?? "cpu") {
+  const kept = process.env.BENCH_SERVING_WORK;
+  const work = kept ?? mkdtempSync(join(tmpdir(), "bench-serving-"));
+  const { hub, env } = await startHub(work, providers);
   try {
     await drive(env, "pull");
     const samples = { batched: [], plain: [] };
@@ -101,24 +110,9 @@ export async function benchServing(providers = process.env.BENCH_PROVIDERS ?? "c
 async function pullOnly(providers) {
   const work = process.env.BENCH_SERVING_WORK;
   if (!work) throw new Error("BENCH_SERVING_ONLY=pull needs BENCH_SERVING_WORK");
-  for (const [repo, file] of [
-    ["ppocr-cls", CLS],
-    ["ppocr-cls-plain", CLS],
-    ["ppocr-det", DET],
-  ]) {
-    mkdirSync(join(work, "repos/bench", repo, "onnx"), { recursive: true });
-    copyFileSync(file, join(work, "repos/bench", repo, "onnx/model.onnx"));
-  }
-  const hub = await startHfHub(join(work, "repos"));
+  const { hub, env } = await startHub(work, providers);
   try {
-    return await drive(
-      {
-        HF_ENDPOINT: hub.endpoint,
-        WORKER_MODEL_CACHE_DIR: join(work, "cache"),
-        WORKER_ORT_PROVIDERS: providers,
-      },
-      "pull",
-    );
+    return await drive(env, "pull");
   } finally {
     await hub.close();
   }

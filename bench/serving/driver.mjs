@@ -19,7 +19,7 @@ import { createModelHost } from "../../dist/models/host/model-host.js";
 import { Executor } from "../../dist/runtime/executor.js";
 import { devRunnerSettingsFromEnv } from "../../dist/settings/dev-runner.js";
 
-export const PROJECT = fileURLToPath(new URL("../projects/serving", import.meta.url));
+const PROJECT = fileURLToPath(new URL("../projects/serving", import.meta.url));
 
 const [mode, ...args] = process.argv.slice(2);
 let runCount = 0;
