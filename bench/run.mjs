@@ -7,6 +7,7 @@ import { benchDownload, printDownload } from "./download.mjs";
 import { benchExecutor } from "./executor.mjs";
 import { benchGrpc, printGrpc } from "./grpc.mjs";
 import { benchModels, printModels } from "./models.mjs";
+import { benchOrtClassifier, printOrtClassifier } from "./ort-classifier.mjs";
 import { benchRunner, printRunner } from "./runner.mjs";
 import { benchServing, printServing } from "./serving.mjs";
 
@@ -67,3 +68,4 @@ printModels(await benchModels());
 // Dynamic batching and warm start through the executor and the model host (CPU here; the GPU harness,
 // scripts/gpu-stage and scripts/gpu-device.sh, runs the same script on CUDA).
 printServing(await benchServing());
+printOrtClassifier(await benchOrtClassifier());

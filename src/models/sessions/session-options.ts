@@ -8,7 +8,7 @@ import type { ProviderOptions } from "./execution-providers.js";
  * purpose: graph optimization `all`, the CPU memory arena and memory patterns on, sequential execution,
  * as many intra-op threads as physical cores and the default inter-op pool, the same as a bare
  * `InferenceSession.create(path, { executionProviders: ["cuda"] })`. That bare session is the one that
- * measured 3.33 ms for PP-OCR detection on an H200 (docs/benchmarks.md, "GPU serving" says why none of
+ * measured 3.33 ms for PP-OCR detection on an H200 (docs/models.md, "Session options", says why none of
  * these is changed and what the 4.34 ms figure through gen-worker was).
  */
 export const SESSION_OPTIONS: Readonly<Omit<InferenceSession.SessionOptions, "executionProviders">> = {};
